@@ -56,6 +56,8 @@ public enum DecodeStatus : byte
     TcpTruncated,
     /// <summary>TCP data offset below 5 (RFC 9293 section 3.1).</summary>
     TcpHeaderLengthInvalid,
+    /// <summary>SCTP common header cut short before the ports.</summary>
+    SctpTruncated,
     /// <summary>ICMP header cut short before type and code.</summary>
     IcmpTruncated,
     /// <summary>ICMPv6 header cut short before type and code.</summary>
