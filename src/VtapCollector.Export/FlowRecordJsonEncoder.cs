@@ -1,0 +1,149 @@
+using System.Globalization;
+using VtapCollector.Decoding;
+using VtapCollector.Flows;
+
+namespace VtapCollector.Export;
+
+/// <summary>
+/// Encodes a <see cref="FlowRecord"/> as one JSON object on one line (JSON Lines), schema
+/// <see cref="Schema"/> documented in docs/schema.md. Written by hand into a caller's buffer: every
+/// value is a number, null, or ASCII text that needs no escaping (addresses, enum labels,
+/// base64), so this is both exact and allocation-free.
+/// </summary>
+public static class FlowRecordJsonEncoder
+{
+    /// <summary>Schema name and version written in every record's <c>schema</c> field.</summary>
+    public const string Schema = "vtap-flow/1";
+
+    /// <summary>Upper bound of one encoded record including the newline.</summary>
+    public const int MaxRecordLength = 1024;
+
+    private static readonly byte[] SchemaPrefix = System.Text.Encoding.ASCII.GetBytes("{\"schema\":\"" + Schema + "\",\"type\":\"");
+
+    /// <summary>Writes the record and a trailing newline; returns the bytes written.</summary>
+    public static int Encode(in FlowRecord record, Span<byte> destination, ushort communityIdSeed = 0)
+    {
+        var json = new Utf8Buffer(destination);
+        json.Append(SchemaPrefix);
+        json.Append(record.Type == FlowRecordType.End ? "end"u8 : "update"u8);
+        json.Append("\",\"end_reason\":"u8);
+        if (record.Type == FlowRecordType.End)
+        {
+            json.Append((byte)'"');
+            json.Append(EndReasonLabel(record.EndReason));
+            json.Append((byte)'"');
+        }
+        else
+        {
+            json.Append("null"u8);
+        }
+
+        // The flow id leads with the VNI so that overlapping tenant address spaces never collide.
+        json.Append(",\"flow_id\":\""u8);
+        json.Append(record.Vni);
+        json.Append((byte)'-');
+        json.AppendHex(record.FlowId, 16);
+        json.Append("\",\"community_id\":\""u8);
+        json.Advance(CommunityId.Format(record.IpVersion, record.Source, record.Destination, record.Protocol, record.SourcePort, record.DestinationPort, communityIdSeed, json.Free));
+        json.Append("\",\"vni\":"u8);
+        json.Append(record.Vni);
+        json.Append(",\"tunnel\":\""u8);
+        json.Append(TunnelLabel(record.Tunnel));
+        json.Append("\",\"tunnel_src\":"u8);
+        AppendAddressOrNull(ref json, record.Tunnel != TunnelKind.None, record.TunnelSource, record.TunnelIpVersion);
+        json.Append(",\"tunnel_dst\":"u8);
+        AppendAddressOrNull(ref json, record.Tunnel != TunnelKind.None, record.TunnelDestination, record.TunnelIpVersion);
+        json.Append(",\"vlan\":"u8);
+        json.Append(record.Vlan);
+        json.Append(",\"ip_version\":"u8);
+        json.Append(record.IpVersion);
+        json.Append(",\"src_ip\":"u8);
+        AppendAddressOrNull(ref json, true, record.Source, record.IpVersion);
+        json.Append(",\"src_port\":"u8);
+        json.Append(record.SourcePort);
+        json.Append(",\"dst_ip\":"u8);
+        AppendAddressOrNull(ref json, true, record.Destination, record.IpVersion);
+        json.Append(",\"dst_port\":"u8);
+        json.Append(record.DestinationPort);
+        json.Append(",\"protocol\":"u8);
+        json.Append(record.Protocol);
+        json.Append(",\"first_seen\":\""u8);
+        AppendTimestamp(ref json, record.FirstSeenNanos);
+        json.Append("\",\"last_seen\":\""u8);
+        AppendTimestamp(ref json, record.LastSeenNanos);
+        json.Append("\",\"packets_src_to_dst\":"u8);
+        json.Append(record.PacketsSrcToDst);
+        json.Append(",\"bytes_src_to_dst\":"u8);
+        json.Append(record.BytesSrcToDst);
+        json.Append(",\"packets_dst_to_src\":"u8);
+        json.Append(record.PacketsDstToSrc);
+        json.Append(",\"bytes_dst_to_src\":"u8);
+        json.Append(record.BytesDstToSrc);
+        json.Append(",\"tcp_flags_src_to_dst\":"u8);
+        json.Append(record.TcpFlagsSrcToDst);
+        json.Append(",\"tcp_flags_dst_to_src\":"u8);
+        json.Append(record.TcpFlagsDstToSrc);
+        json.Append(",\"conn_state\":\""u8);
+        json.Append(ConnStateLabel(record.ConnState));
+        json.Append("\",\"seq\":"u8);
+        json.Append(record.Sequence);
+        json.Append("}\n"u8);
+        return json.Length;
+    }
+
+    private static void AppendAddressOrNull(ref Utf8Buffer json, bool present, IpAddress address, int ipVersion)
+    {
+        if (!present)
+        {
+            json.Append("null"u8);
+            return;
+        }
+
+        json.Append((byte)'"');
+        json.Advance(IpText.Format(address, ipVersion, json.Free));
+        json.Append((byte)'"');
+    }
+
+    /// <summary>RFC 3339 in UTC with microseconds, e.g. 2013-05-18T20:21:44.837063Z.</summary>
+    private static void AppendTimestamp(ref Utf8Buffer json, long unixNanos)
+    {
+        var time = DateTime.UnixEpoch.AddTicks(unixNanos / 100);
+        time.TryFormat(json.Free, out var written, "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        json.Advance(written);
+    }
+
+    private static ReadOnlySpan<byte> TunnelLabel(TunnelKind tunnel) => tunnel switch
+    {
+        TunnelKind.Vxlan => "vxlan"u8,
+        TunnelKind.Geneve => "geneve"u8,
+        _ => "none"u8,
+    };
+
+    private static ReadOnlySpan<byte> EndReasonLabel(EndReason reason) => reason switch
+    {
+        EndReason.Fin => "fin"u8,
+        EndReason.Rst => "rst"u8,
+        EndReason.IdleTimeout => "idle_timeout"u8,
+        EndReason.Evicted => "evicted"u8,
+        EndReason.EndOfInput => "end_of_input"u8,
+        EndReason.Shutdown => "shutdown"u8,
+        _ => "unknown"u8,
+    };
+
+    private static ReadOnlySpan<byte> ConnStateLabel(ConnState state) => state switch
+    {
+        ConnState.S0 => "S0"u8,
+        ConnState.S1 => "S1"u8,
+        ConnState.SF => "SF"u8,
+        ConnState.REJ => "REJ"u8,
+        ConnState.S2 => "S2"u8,
+        ConnState.S3 => "S3"u8,
+        ConnState.RSTO => "RSTO"u8,
+        ConnState.RSTR => "RSTR"u8,
+        ConnState.RSTOS0 => "RSTOS0"u8,
+        ConnState.RSTRH => "RSTRH"u8,
+        ConnState.SH => "SH"u8,
+        ConnState.SHR => "SHR"u8,
+        _ => "OTH"u8,
+    };
+}
