@@ -1,0 +1,95 @@
+using VtapCollector.Decoding;
+
+namespace VtapCollector.Cli;
+
+/// <summary>The <c>replay</c> command's settings, from its command line.</summary>
+internal sealed class ReplayOptions
+{
+    /// <summary>Capture path, "-" for stdin, or null for the bundled sample.</summary>
+    public string? Input { get; private set; }
+
+    /// <summary>Output path or "-" for stdout.</summary>
+    public string Output { get; private set; } = "-";
+
+    public List<ushort> VxlanPorts { get; } = [];
+
+    public List<ushort> GenevePorts { get; } = [];
+
+    public TimeSpan ActiveTimeout { get; private set; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan IdleTimeout { get; private set; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan TcpIdleTimeout { get; private set; } = TimeSpan.FromSeconds(300);
+
+    public TimeSpan TcpClosingTimeout { get; private set; } = TimeSpan.FromSeconds(5);
+
+    public int MaxFlows { get; private set; } = 1_000_000;
+
+    public bool Quiet { get; private set; }
+
+    public DecoderOptions DecoderOptions() => new()
+    {
+        VxlanPorts = VxlanPorts.Count > 0 ? VxlanPorts : [DecoderOptions.VxlanIanaPort, DecoderOptions.VxlanLinuxPort],
+        GenevePorts = GenevePorts.Count > 0 ? GenevePorts : [DecoderOptions.GeneveIanaPort],
+    };
+
+    public static ReplayOptions Parse(string[] args)
+    {
+        var options = new ReplayOptions();
+        var reader = new ArgumentReader(args, 1);
+        while (reader.TryNext(out var argument))
+        {
+            switch (argument)
+            {
+                case "--output" or "-o":
+                    options.Output = reader.Value(argument);
+                    break;
+                case "--vxlan-port":
+                    options.VxlanPorts.Add((ushort)reader.Int(argument, 1, 65535));
+                    break;
+                case "--geneve-port":
+                    options.GenevePorts.Add((ushort)reader.Int(argument, 1, 65535));
+                    break;
+                case "--active-timeout":
+                    options.ActiveTimeout = reader.Seconds(argument, 1, 86_400);
+                    break;
+                case "--idle-timeout":
+                    options.IdleTimeout = reader.Seconds(argument, 1, 86_400);
+                    break;
+                case "--tcp-idle-timeout":
+                    options.TcpIdleTimeout = reader.Seconds(argument, 1, 86_400);
+                    break;
+                case "--tcp-closing-timeout":
+                    options.TcpClosingTimeout = reader.Seconds(argument, 0, 3_600);
+                    break;
+                case "--max-flows":
+                    options.MaxFlows = reader.Int(argument, 16, 100_000_000);
+                    break;
+                case "--quiet" or "-q":
+                    options.Quiet = true;
+                    break;
+                default:
+                    if (argument.StartsWith('-') && argument != "-")
+                    {
+                        throw new UsageException($"Unknown option '{argument}' for replay; run 'vtap-collector --help' for the options.");
+                    }
+
+                    if (options.Input is not null)
+                    {
+                        throw new UsageException($"replay reads one capture, but both '{options.Input}' and '{argument}' were given.");
+                    }
+
+                    options.Input = argument;
+                    break;
+            }
+        }
+
+        var error = options.DecoderOptions().Validate();
+        if (error is not null)
+        {
+            throw new UsageException(error);
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,29 @@
+namespace VtapCollector.Cli;
+
+internal static class Usage
+{
+    public const string Text = """
+        vtap-collector: flow records from cloud port-mirror (VXLAN/Geneve) traffic.
+
+        Usage:
+          vtap-collector replay [<capture>|-] [options]   Read a pcap/pcapng capture (or stdin with -) and
+                                                          write its flow records as JSON Lines. Without a
+                                                          capture, replays the bundled sample.
+          vtap-collector --version
+          vtap-collector --help
+
+        Replay options:
+          --output FILE|-            Where records go (default: - for stdout).
+          --vxlan-port N             Decapsulate UDP port N as VXLAN (repeatable; default 4789 and 8472).
+          --geneve-port N            Decapsulate UDP port N as Geneve (repeatable; default 6081).
+          --active-timeout S         Seconds between update records of a long flow (default 60).
+          --idle-timeout S           Seconds after which an idle UDP/ICMP/other flow ends (default 60).
+          --tcp-idle-timeout S       Seconds after which an idle TCP flow ends (default 300).
+          --tcp-closing-timeout S    Seconds a flow lingers after FIN/RST so last ACKs count (default 5).
+          --max-flows N              Flow table capacity; when full the stalest flow is evicted (default 1000000).
+          --quiet                    No summary on stderr.
+
+        Exit codes: 0 success, 1 input error (missing or unreadable capture), 2 usage error.
+
+        """;
+}
