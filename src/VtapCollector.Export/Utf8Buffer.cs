@@ -31,7 +31,7 @@ internal ref struct Utf8Buffer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Append(byte character) => _destination[Length++] = character;
 
-    public void Append(ulong value)
+    public void AppendNumber(ulong value)
     {
         Utf8Formatter.TryFormat(value, _destination[Length..], out var written);
         Length += written;

@@ -27,10 +27,10 @@ internal sealed class ReplayOptions
 
     public bool Quiet { get; private set; }
 
-    public DecoderOptions DecoderOptions() => new()
+    public DecoderOptions ToDecoderOptions() => new()
     {
-        VxlanPorts = VxlanPorts.Count > 0 ? VxlanPorts : [DecoderOptions.VxlanIanaPort, DecoderOptions.VxlanLinuxPort],
-        GenevePorts = GenevePorts.Count > 0 ? GenevePorts : [DecoderOptions.GeneveIanaPort],
+        VxlanPorts = VxlanPorts.Count > 0 ? VxlanPorts : [Decoding.DecoderOptions.VxlanIanaPort, Decoding.DecoderOptions.VxlanLinuxPort],
+        GenevePorts = GenevePorts.Count > 0 ? GenevePorts : [Decoding.DecoderOptions.GeneveIanaPort],
     };
 
     public static ReplayOptions Parse(string[] args)
@@ -84,7 +84,7 @@ internal sealed class ReplayOptions
             }
         }
 
-        var error = options.DecoderOptions().Validate();
+        var error = options.ToDecoderOptions().Validate();
         if (error is not null)
         {
             throw new UsageException(error);

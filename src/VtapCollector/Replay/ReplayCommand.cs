@@ -38,7 +38,7 @@ internal static class ReplayCommand
             var flows = new FlowTable(FlowOptions(options), writer);
             var state = new ReplayState();
             var reader = new CaptureReader(input);
-            var error = await reader.ReadAllAsync(new ReplayHandler(new PacketDecoder(options.DecoderOptions()), flows, state)).ConfigureAwait(false);
+            var error = await reader.ReadAllAsync(new ReplayHandler(new PacketDecoder(options.ToDecoderOptions()), flows, state)).ConfigureAwait(false);
             flows.FlushAll(EndReason.EndOfInput);
             writer.Flush();
             stopwatch.Stop();

@@ -1,0 +1,495 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using VtapCollector.Decoding;
+
+namespace VtapCollector.Flows;
+
+/// <summary>
+/// Bidirectional flow table of one worker: no locks, no allocation per packet, packet time only.
+/// </summary>
+/// <remarks>
+/// Layout: a dense array of <see cref="FlowEntry"/> (one per tracked flow, up to the capacity) and an
+/// open-addressing index of 64-bit slots (a power of two, at least twice the capacity, linear
+/// probing, backward-shift deletion). A slot holds the key's 32-bit hash next to the entry number,
+/// so a probe touches an entry only when the hashes match.
+/// Expiry: <see cref="Expire"/> sweeps the dense array; the caller decides how often (the replay
+/// does it once per second of packet time), so records are at most that late.
+/// Eviction when full: the least recently seen of <see cref="EvictionSample"/> entries taken from a
+/// rotating cursor (an approximate LRU, as Redis does), ended with reason <c>evicted</c>.
+/// Fragments: a first fragment leaves its ports in a direct-mapped cache keyed by (VNI, addresses,
+/// protocol, IP id); later fragments take them from there and count in the right flow, or are
+/// reported as <see cref="DecodeStatus.FragmentWithoutFirst"/> when the first was not seen.
+/// </remarks>
+public sealed class FlowTable
+{
+    /// <summary>Entries compared when choosing a flow to evict.</summary>
+    public const int EvictionSample = 8;
+
+    private readonly FlowEntry[] _entries;
+    private readonly ulong[] _slots;
+    private readonly int[] _free;
+    private readonly FragmentSlot[] _fragments;
+    private readonly IFlowRecordWriter _writer;
+    private readonly ulong _slotMask;
+    private readonly long _activeTimeout;
+    private readonly long _idleTimeout;
+    private readonly long _tcpIdleTimeout;
+    private readonly long _closingTimeout;
+    private int _freeCount;
+    private int _highWater;
+    private int _evictionCursor;
+
+    public FlowTable(FlowTableOptions options, IFlowRecordWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(writer);
+        var error = options.Validate();
+        if (error is not null)
+        {
+            throw new ArgumentException(error, nameof(options));
+        }
+
+        Capacity = options.Capacity;
+        _entries = new FlowEntry[Capacity];
+        _free = new int[Capacity];
+        var slotCount = BitOperations.RoundUpToPowerOf2((uint)Capacity * 2);
+        _slots = new ulong[slotCount];
+        _slotMask = slotCount - 1;
+        _fragments = new FragmentSlot[options.FragmentCacheSize];
+        _writer = writer;
+        _activeTimeout = options.ActiveTimeout.Ticks * 100;
+        _idleTimeout = options.IdleTimeout.Ticks * 100;
+        _tcpIdleTimeout = options.TcpIdleTimeout.Ticks * 100;
+        _closingTimeout = options.TcpClosingTimeout.Ticks * 100;
+    }
+
+    /// <summary>Most flows tracked at once.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Flows tracked now.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Highest <see cref="Count"/> reached.</summary>
+    public int PeakCount { get; private set; }
+
+    /// <summary>Flows created since the table was made.</summary>
+    public long FlowsCreated { get; private set; }
+
+    /// <summary>Flows ended early because the table was full.</summary>
+    public long Evictions { get; private set; }
+
+    public long UpdateRecords { get; private set; }
+
+    public long EndRecords { get; private set; }
+
+    /// <summary>Memory the table holds per flow of capacity: one entry plus its share of index slots.</summary>
+    public long BytesPerFlow => Unsafe.SizeOf<FlowEntry>() + sizeof(int) + ((long)_slots.Length * sizeof(ulong) / Capacity);
+
+    /// <summary>Accounts one decoded packet to its flow, creating the flow when it is new.</summary>
+    public DecodeStatus Update(in DecodedPacket packet, long timestampNanos)
+    {
+        var sourcePort = packet.SourcePort;
+        var destinationPort = packet.DestinationPort;
+        if ((packet.Flags & PacketFlags.Fragment) != 0 && !ResolveFragmentPorts(packet, ref sourcePort, ref destinationPort))
+        {
+            return DecodeStatus.FragmentWithoutFirst;
+        }
+
+        var protocol = packet.Protocol;
+        if (packet.IsIcmp)
+        {
+            IcmpTypes.TryMapPorts(protocol, (byte)sourcePort, (byte)destinationPort, out sourcePort, out destinationPort);
+        }
+
+        var key = FlowKey.Create(packet.Vni, packet.IpVersion, protocol, packet.Source, sourcePort, packet.Destination, destinationPort, out var senderIsA);
+        var hash = (uint)key.Hash();
+        var index = Find(key, hash);
+        var tcpFlags = packet.TcpFlags;
+        var pureSyn = protocol == IpProtocol.Tcp && (tcpFlags & (TcpFlagBits.Syn | TcpFlagBits.Ack)) == TcpFlagBits.Syn;
+        if (index >= 0 && pureSyn && _entries[index].Closing)
+        {
+            // A new connection on a tuple whose previous one has closed: end that one first.
+            End(index, EndReasonOfClosed(_entries[index].History));
+            index = -1;
+        }
+
+        if (index < 0)
+        {
+            index = Create(key, hash, packet, timestampNanos, senderIsA);
+        }
+
+        ref var entry = ref _entries[index];
+        var fromOriginator = senderIsA == entry.InitiatorIsA;
+        if (fromOriginator)
+        {
+            entry.PacketsOrig++;
+            entry.BytesOrig += packet.IpBytes;
+            entry.FlagsOrig |= tcpFlags;
+            entry.History |= TcpHistory.OrigSent;
+        }
+        else
+        {
+            entry.PacketsResp++;
+            entry.BytesResp += packet.IpBytes;
+            entry.FlagsResp |= tcpFlags;
+            entry.History |= TcpHistory.RespSent;
+        }
+
+        if (protocol == IpProtocol.Tcp && tcpFlags != 0)
+        {
+            TrackTcp(ref entry, tcpFlags, fromOriginator, timestampNanos);
+        }
+
+        if (timestampNanos > entry.LastSeen)
+        {
+            entry.LastSeen = timestampNanos;
+        }
+
+        return DecodeStatus.Ok;
+    }
+
+    /// <summary>
+    /// Emits the records that are due at <paramref name="nowNanos"/>: ends idle and closed flows,
+    /// and sends an update for flows active longer than the active timeout since their last record.
+    /// </summary>
+    public void Expire(long nowNanos)
+    {
+        for (var i = 0; i < _highWater; i++)
+        {
+            ref var entry = ref _entries[i];
+            if (!entry.InUse)
+            {
+                continue;
+            }
+
+            if (entry.Closing && nowNanos - entry.ClosingSince >= _closingTimeout)
+            {
+                End(i, EndReasonOfClosed(entry.History));
+            }
+            else if (nowNanos - entry.LastSeen >= (entry.Key.Protocol == IpProtocol.Tcp ? _tcpIdleTimeout : _idleTimeout))
+            {
+                End(i, EndReason.IdleTimeout);
+            }
+            else if (nowNanos - entry.LastRecord >= _activeTimeout)
+            {
+                if (entry.PacketsOrig + entry.PacketsResp != 0)
+                {
+                    Emit(ref entry, FlowRecordType.Update, EndReason.None);
+                }
+
+                entry.LastRecord = nowNanos;
+            }
+        }
+    }
+
+    /// <summary>Ends every flow with <paramref name="reason"/> (end of input, shutdown) and empties the table.</summary>
+    public void FlushAll(EndReason reason)
+    {
+        for (var i = 0; i < _highWater; i++)
+        {
+            if (_entries[i].InUse)
+            {
+                Emit(ref _entries[i], FlowRecordType.End, reason);
+                _entries[i] = default;
+            }
+        }
+
+        Array.Clear(_slots);
+        Array.Clear(_fragments);
+        Count = 0;
+        _freeCount = 0;
+        _highWater = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Find(in FlowKey key, uint hash)
+    {
+        var slots = _slots;
+        var position = hash & _slotMask;
+        while (true)
+        {
+            var slot = slots[position];
+            if (slot == 0)
+            {
+                return -1;
+            }
+
+            if ((uint)(slot >> 32) == hash)
+            {
+                var index = (int)(uint)slot - 1;
+                if (_entries[index].Key.Equals(key))
+                {
+                    return index;
+                }
+            }
+
+            position = (position + 1) & _slotMask;
+        }
+    }
+
+    private int Create(in FlowKey key, uint hash, in DecodedPacket packet, long timestampNanos, bool senderIsA)
+    {
+        if (Count == Capacity)
+        {
+            Evict();
+        }
+
+        var index = _freeCount > 0 ? _free[--_freeCount] : _highWater++;
+        var position = hash & _slotMask;
+        while (_slots[position] != 0)
+        {
+            position = (position + 1) & _slotMask;
+        }
+
+        _slots[position] = ((ulong)hash << 32) | (uint)(index + 1);
+
+        // Initiator: the sender of a pure SYN; the receiver of a SYN-ACK (the SYN was missed);
+        // otherwise the sender of the first packet.
+        var initiatorIsA = senderIsA;
+        if (packet.Protocol == IpProtocol.Tcp && (packet.TcpFlags & (TcpFlagBits.Syn | TcpFlagBits.Ack)) == (TcpFlagBits.Syn | TcpFlagBits.Ack))
+        {
+            initiatorIsA = !senderIsA;
+        }
+
+        ref var entry = ref _entries[index];
+        entry = new FlowEntry
+        {
+            Key = key,
+            Hash = hash,
+            FlowId = FlowKey.Mix(key.Hash() ^ (ulong)timestampNanos),
+            FirstSeen = timestampNanos,
+            LastSeen = timestampNanos,
+            LastRecord = timestampNanos,
+            TunnelSource = packet.TunnelSource,
+            TunnelDestination = packet.TunnelDestination,
+            Tunnel = packet.Tunnel,
+            TunnelIpVersion = packet.TunnelIpVersion,
+            Vlan = packet.Vlan,
+            InitiatorIsA = initiatorIsA,
+            InUse = true,
+        };
+        Count++;
+        FlowsCreated++;
+        if (Count > PeakCount)
+        {
+            PeakCount = Count;
+        }
+
+        return index;
+    }
+
+    private void TrackTcp(ref FlowEntry entry, byte flags, bool fromOriginator, long timestampNanos)
+    {
+        var history = entry.History;
+        if ((flags & TcpFlagBits.Syn) != 0)
+        {
+            if ((flags & TcpFlagBits.Ack) == 0)
+            {
+                if (fromOriginator)
+                {
+                    history |= TcpHistory.OrigSyn;
+                }
+            }
+            else if (!fromOriginator)
+            {
+                history |= TcpHistory.RespSynAck;
+            }
+        }
+
+        if ((flags & TcpFlagBits.Fin) != 0)
+        {
+            history |= fromOriginator ? TcpHistory.OrigFin : TcpHistory.RespFin;
+        }
+
+        if ((flags & TcpFlagBits.Rst) != 0)
+        {
+            history |= fromOriginator ? TcpHistory.OrigRst : TcpHistory.RespRst;
+        }
+
+        entry.History = history;
+        if (!entry.Closing
+            && ((history & (TcpHistory.OrigRst | TcpHistory.RespRst)) != 0
+                || (history & (TcpHistory.OrigFin | TcpHistory.RespFin)) == (TcpHistory.OrigFin | TcpHistory.RespFin)))
+        {
+            entry.Closing = true;
+            entry.ClosingSince = timestampNanos;
+        }
+    }
+
+    private static EndReason EndReasonOfClosed(TcpHistory history) =>
+        (history & (TcpHistory.OrigRst | TcpHistory.RespRst)) != 0 ? EndReason.Rst : EndReason.Fin;
+
+    private void Evict()
+    {
+        var victim = -1;
+        var oldest = long.MaxValue;
+        for (var sampled = 0; sampled < EvictionSample;)
+        {
+            _evictionCursor = _evictionCursor + 1 >= _highWater ? 0 : _evictionCursor + 1;
+            ref var entry = ref _entries[_evictionCursor];
+            if (!entry.InUse)
+            {
+                continue;
+            }
+
+            sampled++;
+            if (entry.LastSeen < oldest)
+            {
+                oldest = entry.LastSeen;
+                victim = _evictionCursor;
+            }
+        }
+
+        Evictions++;
+        End(victim, EndReason.Evicted);
+    }
+
+    private void End(int index, EndReason reason)
+    {
+        ref var entry = ref _entries[index];
+        Emit(ref entry, FlowRecordType.End, reason);
+        RemoveSlot(entry.Hash, index);
+        entry = default;
+        _free[_freeCount++] = index;
+        Count--;
+    }
+
+    /// <summary>Deletes an index slot and shifts later members of its probe run back (no tombstones).</summary>
+    private void RemoveSlot(uint hash, int index)
+    {
+        var slots = _slots;
+        var mask = _slotMask;
+        var hole = hash & mask;
+        var expected = (uint)(index + 1);
+        while ((uint)slots[hole] != expected)
+        {
+            hole = (hole + 1) & mask;
+        }
+
+        var next = hole;
+        while (true)
+        {
+            next = (next + 1) & mask;
+            var slot = slots[next];
+            if (slot == 0)
+            {
+                break;
+            }
+
+            var home = (uint)(slot >> 32) & mask;
+
+            // Move the slot into the hole unless its home lies cyclically in (hole, next].
+            var stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
+            if (!stays)
+            {
+                slots[hole] = slot;
+                hole = next;
+            }
+        }
+
+        slots[hole] = 0;
+    }
+
+    private void Emit(ref FlowEntry entry, FlowRecordType type, EndReason reason)
+    {
+        var key = entry.Key;
+        var originatorIsA = entry.InitiatorIsA;
+        var record = new FlowRecord
+        {
+            Type = type,
+            EndReason = reason,
+            FlowId = entry.FlowId,
+            Sequence = entry.Sequence,
+            Vni = key.Vni,
+            Tunnel = entry.Tunnel,
+            TunnelIpVersion = entry.TunnelIpVersion,
+            TunnelSource = entry.TunnelSource,
+            TunnelDestination = entry.TunnelDestination,
+            Vlan = entry.Vlan,
+            IpVersion = key.IpVersion,
+            Protocol = key.Protocol,
+            Source = originatorIsA ? key.AddressA : key.AddressB,
+            SourcePort = originatorIsA ? key.PortA : key.PortB,
+            Destination = originatorIsA ? key.AddressB : key.AddressA,
+            DestinationPort = originatorIsA ? key.PortB : key.PortA,
+            FirstSeenNanos = entry.FirstSeen,
+            LastSeenNanos = entry.LastSeen,
+            PacketsSrcToDst = entry.PacketsOrig,
+            BytesSrcToDst = entry.BytesOrig,
+            PacketsDstToSrc = entry.PacketsResp,
+            BytesDstToSrc = entry.BytesResp,
+            TcpFlagsSrcToDst = entry.FlagsOrig,
+            TcpFlagsDstToSrc = entry.FlagsResp,
+            ConnState = key.Protocol == IpProtocol.Tcp ? ConnStateRules.ForTcp(entry.History) : ConnStateRules.ForOther(entry.History),
+        };
+        entry.Sequence++;
+        entry.PacketsOrig = 0;
+        entry.BytesOrig = 0;
+        entry.PacketsResp = 0;
+        entry.BytesResp = 0;
+        if (type == FlowRecordType.End)
+        {
+            EndRecords++;
+        }
+        else
+        {
+            UpdateRecords++;
+        }
+
+        _writer.Write(record);
+    }
+
+    private bool ResolveFragmentPorts(in DecodedPacket packet, ref ushort sourcePort, ref ushort destinationPort)
+    {
+        var hash = FlowKey.Mix(packet.Source.Lo ^ (packet.Destination.Lo * 31) ^ packet.Source.Hi ^ (packet.Destination.Hi * 17)
+            ^ ((ulong)packet.Vni << 40) ^ ((ulong)packet.FragmentId << 8) ^ packet.Protocol);
+        ref var slot = ref _fragments[(int)(hash & (uint)(_fragments.Length - 1))];
+        if (packet.FragmentOffset == 0)
+        {
+            // The first fragment carries the transport header: remember its ports for the rest.
+            slot = new FragmentSlot(hash, packet.FragmentId, packet.Vni, packet.Source, packet.Destination, packet.Protocol, sourcePort, destinationPort);
+            return true;
+        }
+
+        if (slot.Hash != hash || slot.Id != packet.FragmentId || slot.Vni != packet.Vni || slot.Protocol != packet.Protocol
+            || slot.Source != packet.Source || slot.Destination != packet.Destination)
+        {
+            return false;
+        }
+
+        sourcePort = slot.SourcePort;
+        destinationPort = slot.DestinationPort;
+        return true;
+    }
+
+    [StructLayout(LayoutKind.Auto)]
+    private struct FlowEntry
+    {
+        public FlowKey Key;
+        public IpAddress TunnelSource;
+        public IpAddress TunnelDestination;
+        public ulong FlowId;
+        public long FirstSeen;
+        public long LastSeen;
+        public long LastRecord;
+        public long ClosingSince;
+        public ulong BytesOrig;
+        public ulong BytesResp;
+        public uint PacketsOrig;
+        public uint PacketsResp;
+        public uint Hash;
+        public uint Sequence;
+        public ushort Vlan;
+        public TcpHistory History;
+        public byte FlagsOrig;
+        public byte FlagsResp;
+        public TunnelKind Tunnel;
+        public byte TunnelIpVersion;
+        public bool InitiatorIsA;
+        public bool InUse;
+        public bool Closing;
+    }
+
+    private readonly record struct FragmentSlot(ulong Hash, uint Id, uint Vni, IpAddress Source, IpAddress Destination, byte Protocol, ushort SourcePort, ushort DestinationPort);
+}
