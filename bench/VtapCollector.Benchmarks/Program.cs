@@ -1,0 +1,22 @@
+using BenchmarkDotNet.Running;
+
+namespace VtapCollector.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project bench/VtapCollector.Benchmarks -- [BenchmarkDotNet args]</c>, or
+/// <c>-- corpus --packets N --flows M --output FILE</c> to write the IMIX corpus as a pcap for
+/// whole-program runs of <c>vtap-collector replay</c>.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "corpus")
+        {
+            return CorpusCommand.Run(args);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}
