@@ -58,7 +58,11 @@ public readonly struct IpAddress : IEquatable<IpAddress>, IComparable<IpAddress>
         return 16;
     }
 
-    /// <summary>Formats as text (dotted quad for IPv4, RFC 5952 for IPv6) without allocating.</summary>
+    /// <summary>
+    /// Formats as text (dotted quad for IPv4, RFC 5952 for IPv6) into <paramref name="destination"/>.
+    /// Not allocation-free: it goes through a transient <see cref="System.Net.IPAddress"/> (about
+    /// 60 bytes per call); per-record output uses the exporter's own formatter.
+    /// </summary>
     public bool TryFormat(Span<char> destination, int ipVersion, out int written)
     {
         Span<byte> bytes = stackalloc byte[16];
