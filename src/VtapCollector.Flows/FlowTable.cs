@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using VtapCollector.Decoding;
 
 namespace VtapCollector.Flows;
@@ -89,21 +90,99 @@ public sealed class FlowTable
     /// <summary>Accounts one decoded packet to its flow, creating the flow when it is new.</summary>
     public DecodeStatus Update(in DecodedPacket packet, long timestampNanos)
     {
-        var sourcePort = packet.SourcePort;
-        var destinationPort = packet.DestinationPort;
-        if ((packet.Flags & PacketFlags.Fragment) != 0 && !ResolveFragmentPorts(packet, ref sourcePort, ref destinationPort))
+        if (!TryMakeKey(packet, out var key, out var senderIsA))
         {
             return DecodeStatus.FragmentWithoutFirst;
         }
 
-        var protocol = packet.Protocol;
-        if (packet.IsIcmp)
+        Account(key, (uint)key.Hash(), senderIsA, packet, timestampNanos);
+        return DecodeStatus.Ok;
+    }
+
+    /// <summary>
+    /// Accounts a batch of packets, as <see cref="Update"/> does one by one, but first computes every
+    /// key and prefetches the index slots and entries the batch will touch, so the cache misses of a
+    /// large table overlap instead of queueing one after another.
+    /// </summary>
+    public void UpdateBatch(ReadOnlySpan<DecodedPacket> packets, ReadOnlySpan<long> timestampsNanos, Span<DecodeStatus> statuses)
+    {
+        const int MaxBatch = 64;
+        if (packets.Length > MaxBatch || timestampsNanos.Length < packets.Length || statuses.Length < packets.Length)
         {
-            IcmpTypes.TryMapPorts(protocol, (byte)sourcePort, (byte)destinationPort, out sourcePort, out destinationPort);
+            throw new ArgumentException($"A batch holds at most {MaxBatch} packets, with a timestamp and a status slot for each.", nameof(packets));
         }
 
-        var key = FlowKey.Create(packet.Vni, packet.IpVersion, protocol, packet.Source, sourcePort, packet.Destination, destinationPort, out var senderIsA);
-        var hash = (uint)key.Hash();
+        Span<FlowKey> keys = stackalloc FlowKey[MaxBatch];
+        Span<uint> hashes = stackalloc uint[MaxBatch];
+        Span<bool> sendersAreA = stackalloc bool[MaxBatch];
+        for (var i = 0; i < packets.Length; i++)
+        {
+            if (!TryMakeKey(packets[i], out keys[i], out sendersAreA[i]))
+            {
+                statuses[i] = DecodeStatus.FragmentWithoutFirst;
+                continue;
+            }
+
+            statuses[i] = DecodeStatus.Ok;
+            hashes[i] = (uint)keys[i].Hash();
+            Prefetch(ref _slots[hashes[i] & _slotMask]);
+        }
+
+        for (var i = 0; i < packets.Length; i++)
+        {
+            var slot = _slots[hashes[i] & _slotMask];
+            if (statuses[i] == DecodeStatus.Ok && (uint)(slot >> 32) == hashes[i])
+            {
+                ref var entry = ref _entries[(int)(uint)slot - 1];
+                Prefetch(ref Unsafe.As<FlowEntry, byte>(ref entry));
+                Prefetch(ref Unsafe.Add(ref Unsafe.As<FlowEntry, byte>(ref entry), 64));
+                Prefetch(ref Unsafe.Add(ref Unsafe.As<FlowEntry, byte>(ref entry), Unsafe.SizeOf<FlowEntry>() - 1));
+            }
+        }
+
+        for (var i = 0; i < packets.Length; i++)
+        {
+            if (statuses[i] == DecodeStatus.Ok)
+            {
+                Account(keys[i], hashes[i], sendersAreA[i], packets[i], timestampsNanos[i]);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch<T>(ref T location)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref location));
+        }
+    }
+
+    /// <summary>The packet's flow key; false for a later fragment whose first fragment was not seen.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryMakeKey(in DecodedPacket packet, out FlowKey key, out bool senderIsA)
+    {
+        var sourcePort = packet.SourcePort;
+        var destinationPort = packet.DestinationPort;
+        if ((packet.Flags & PacketFlags.Fragment) != 0 && !ResolveFragmentPorts(packet, ref sourcePort, ref destinationPort))
+        {
+            key = default;
+            senderIsA = false;
+            return false;
+        }
+
+        if (packet.IsIcmp)
+        {
+            IcmpTypes.TryMapPorts(packet.Protocol, (byte)sourcePort, (byte)destinationPort, out sourcePort, out destinationPort);
+        }
+
+        key = FlowKey.Create(packet.Vni, packet.IpVersion, packet.Protocol, packet.Source, sourcePort, packet.Destination, destinationPort, out senderIsA);
+        return true;
+    }
+
+    private void Account(in FlowKey key, uint hash, bool senderIsA, in DecodedPacket packet, long timestampNanos)
+    {
+        var protocol = key.Protocol;
         var index = Find(key, hash);
         var tcpFlags = packet.TcpFlags;
         var pureSyn = protocol == IpProtocol.Tcp && (tcpFlags & (TcpFlagBits.Syn | TcpFlagBits.Ack)) == TcpFlagBits.Syn;
@@ -145,8 +224,6 @@ public sealed class FlowTable
         {
             entry.LastSeen = timestampNanos;
         }
-
-        return DecodeStatus.Ok;
     }
 
     /// <summary>
@@ -463,32 +540,37 @@ public sealed class FlowTable
         return true;
     }
 
-    [StructLayout(LayoutKind.Auto)]
+    /// <summary>
+    /// One tracked flow. Sequential layout with what every packet touches first (key, counters,
+    /// flags, last-seen time), so a packet's update reads two cache lines; what only records and
+    /// expiry read comes after.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
     private struct FlowEntry
     {
         public FlowKey Key;
-        public IpAddress TunnelSource;
-        public IpAddress TunnelDestination;
-        public ulong FlowId;
-        public long FirstSeen;
-        public long LastSeen;
-        public long LastRecord;
-        public long ClosingSince;
         public ulong BytesOrig;
         public ulong BytesResp;
+        public long LastSeen;
         public uint PacketsOrig;
         public uint PacketsResp;
-        public uint Hash;
-        public uint Sequence;
-        public ushort Vlan;
         public TcpHistory History;
         public byte FlagsOrig;
         public byte FlagsResp;
-        public TunnelKind Tunnel;
-        public byte TunnelIpVersion;
         public bool InitiatorIsA;
         public bool InUse;
         public bool Closing;
+        public TunnelKind Tunnel;
+        public uint Hash;
+        public uint Sequence;
+        public ulong FlowId;
+        public long FirstSeen;
+        public long LastRecord;
+        public long ClosingSince;
+        public IpAddress TunnelSource;
+        public IpAddress TunnelDestination;
+        public ushort Vlan;
+        public byte TunnelIpVersion;
     }
 
     private readonly record struct FragmentSlot(ulong Hash, uint Id, uint Vni, IpAddress Source, IpAddress Destination, byte Protocol, ushort SourcePort, ushort DestinationPort);

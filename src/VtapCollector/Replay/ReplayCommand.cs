@@ -38,7 +38,9 @@ internal static class ReplayCommand
             var flows = new FlowTable(FlowOptions(options), writer);
             var state = new ReplayState();
             var reader = new CaptureReader(input);
-            var error = await reader.ReadAllAsync(new ReplayHandler(new PacketDecoder(options.ToDecoderOptions()), flows, state)).ConfigureAwait(false);
+            var handler = new ReplayHandler(new PacketDecoder(options.ToDecoderOptions()), flows, state);
+            var error = await reader.ReadAllAsync(handler).ConfigureAwait(false);
+            handler.Flush();
             flows.FlushAll(EndReason.EndOfInput);
             writer.Flush();
             stopwatch.Stop();
