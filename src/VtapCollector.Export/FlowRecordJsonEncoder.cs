@@ -1,4 +1,3 @@
-using System.Globalization;
 using VtapCollector.Decoding;
 using VtapCollector.Flows;
 
@@ -104,12 +103,44 @@ public static class FlowRecordJsonEncoder
         json.Append((byte)'"');
     }
 
-    /// <summary>RFC 3339 in UTC with microseconds, e.g. 2013-05-18T20:21:44.837063Z.</summary>
+    /// <summary>RFC 3339 in UTC with microseconds, e.g. 2013-05-18T20:21:44.837063Z, written digit by digit.</summary>
     private static void AppendTimestamp(ref Utf8Buffer json, long unixNanos)
     {
-        var time = DateTime.UnixEpoch.AddTicks(unixNanos / 100);
-        time.TryFormat(json.Free, out var written, "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
-        json.Advance(written);
+        var seconds = Math.DivRem(unixNanos, 1_000_000_000L, out var nanos);
+        if (nanos < 0)
+        {
+            seconds--;
+            nanos += 1_000_000_000L;
+        }
+
+        var time = DateTime.UnixEpoch.AddSeconds(seconds);
+        var (date, _) = time;
+        var (year, month, day) = date;
+        var digits = json.Free;
+        WriteDigits(digits, year, 4);
+        digits[4] = (byte)'-';
+        WriteDigits(digits[5..], month, 2);
+        digits[7] = (byte)'-';
+        WriteDigits(digits[8..], day, 2);
+        digits[10] = (byte)'T';
+        WriteDigits(digits[11..], time.Hour, 2);
+        digits[13] = (byte)':';
+        WriteDigits(digits[14..], time.Minute, 2);
+        digits[16] = (byte)':';
+        WriteDigits(digits[17..], time.Second, 2);
+        digits[19] = (byte)'.';
+        WriteDigits(digits[20..], (int)(nanos / 1_000), 6);
+        digits[26] = (byte)'Z';
+        json.Advance(27);
+    }
+
+    private static void WriteDigits(Span<byte> destination, int value, int count)
+    {
+        for (var i = count - 1; i >= 0; i--)
+        {
+            destination[i] = (byte)('0' + (value % 10));
+            value /= 10;
+        }
     }
 
     private static ReadOnlySpan<byte> TunnelLabel(TunnelKind tunnel) => tunnel switch

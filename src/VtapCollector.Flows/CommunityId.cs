@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
-using System.Security.Cryptography;
 using VtapCollector.Decoding;
 
 namespace VtapCollector.Flows;
@@ -53,10 +52,8 @@ public static class CommunityId
             offset += 4;
         }
 
-        Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
-#pragma warning disable CA5350 // SHA-1 is what the Community ID v1 spec defines; it is an identifier, not a security control.
-        SHA1.HashData(input[..offset], hash);
-#pragma warning restore CA5350
+        Span<byte> hash = stackalloc byte[Sha1SingleBlock.HashLength];
+        Sha1SingleBlock.Hash(input[..offset], hash);
         output[0] = (byte)'1';
         output[1] = (byte)':';
         Base64.EncodeToUtf8(hash, output[2..], out _, out var written);
