@@ -84,8 +84,13 @@ public sealed class FlowTable
 
     public long EndRecords { get; private set; }
 
-    /// <summary>Memory the table holds per flow of capacity: one entry plus its share of index slots.</summary>
-    public long BytesPerFlow => Unsafe.SizeOf<FlowEntry>() + sizeof(int) + ((long)_slots.Length * sizeof(ulong) / Capacity);
+    /// <summary>Memory the table holds per flow of capacity: one entry, its free-list slot and its share of index slots.</summary>
+    public long BytesPerFlow => MemoryBytes / Capacity;
+
+    /// <summary>Memory the table holds in all, allocated once at construction: the bound on flow state.</summary>
+    public long MemoryBytes =>
+        ((long)Unsafe.SizeOf<FlowEntry>() * _entries.Length) + ((long)sizeof(int) * _free.Length)
+        + ((long)sizeof(ulong) * _slots.Length) + ((long)Unsafe.SizeOf<FragmentSlot>() * _fragments.Length);
 
     /// <summary>Accounts one decoded packet to its flow, creating the flow when it is new.</summary>
     public DecodeStatus Update(in DecodedPacket packet, long timestampNanos)

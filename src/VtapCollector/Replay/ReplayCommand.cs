@@ -122,6 +122,7 @@ internal static class ReplaySummary
         }
 
         text.Append(c, $"  flows        {flows.FlowsCreated,12:N0}   (peak active {flows.PeakCount:N0}, evicted {flows.Evictions:N0}){Environment.NewLine}");
+        text.Append(c, $"  flow table   {flows.Capacity,12:N0} flows capacity, {flows.MemoryBytes / (1024.0 * 1024.0):N0} MiB ({flows.BytesPerFlow} bytes per flow){Environment.NewLine}");
         text.Append(c, $"  records      {writer.UpdateRecords + writer.EndRecords,12:N0}   (update {writer.UpdateRecords:N0}, end {writer.EndRecords:N0}){Environment.NewLine}");
         var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
         text.Append(c, $"  elapsed      {elapsed.TotalSeconds,12:F3} s ({reader.Packets / seconds:N0} packets/s){Environment.NewLine}");
