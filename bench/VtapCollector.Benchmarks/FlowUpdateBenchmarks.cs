@@ -71,6 +71,10 @@ public class FlowUpdateBenchmarks
         var count = 0;
         for (var i = 0; i < offsets.Length; i++)
         {
+            // A receive ring is read ahead by the NIC's DMA into cache; a corpus of 600 MB is not,
+            // so fetch the headers a few frames ahead as the ring would have them.
+            var ahead = offsets[(i + PrefetchDistance) & (Packets - 1)];
+            PrefetchFrame(data, ahead);
             if (_decoder.Decode(LinkType.Ethernet, data.AsSpan(offsets[i], lengths[i]), out batch[count]) == DecodeStatus.Ok)
             {
                 times[count++] = timestamps[i];
@@ -103,6 +107,17 @@ public class FlowUpdateBenchmarks
         }
 
         return ok;
+    }
+
+    private const int PrefetchDistance = 8;
+
+    private static unsafe void PrefetchFrame(byte[] data, int offset)
+    {
+        fixed (byte* frame = &data[offset])
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(frame);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(frame + 64);
+        }
     }
 
     private sealed class DiscardingWriter : IFlowRecordWriter
