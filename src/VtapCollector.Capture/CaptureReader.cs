@@ -46,6 +46,7 @@ public sealed class CaptureReader
 
     private Format _format;
     private bool _bigEndian;
+    private bool _sectionHeaderRead;
     private bool _pcapNanoseconds;
     private LinkType _pcapLinkType;
     private long _lastTimestamp;
@@ -175,6 +176,12 @@ public sealed class CaptureReader
             return _end - _start < 4 || Magic is PcapMicroMagic or PcapNanoMagic || IsSwappedPcapMagic(Magic)
                 ? CaptureError.HeaderTruncated
                 : CaptureError.NotACapture;
+        }
+
+        if (_format == Format.Pcapng && !_sectionHeaderRead)
+        {
+            // A pcapng's file header is its first section header block.
+            return CaptureError.HeaderTruncated;
         }
 
         return _start == _end ? CaptureError.None : CaptureError.RecordTruncated;
@@ -380,6 +387,7 @@ public sealed class CaptureReader
             }
 
             _start += (int)length;
+            _sectionHeaderRead |= type == SectionHeaderType;
         }
     }
 
