@@ -19,11 +19,22 @@ public enum CaptureError
     BlockCorrupt,
     /// <summary>A pcapng packet names an interface that no Interface Description Block declared.</summary>
     UnknownInterface,
+    /// <summary>
+    /// The file header or a pcapng section header carries a major version this reader does not know
+    /// (pcap 2 and pcapng 1 are the only ones defined): its records may be laid out differently.
+    /// </summary>
+    UnsupportedVersion,
 }
 
 /// <summary>One-sentence explanations of <see cref="CaptureError"/>, for the command line.</summary>
 public static class CaptureErrorMessages
 {
+    /// <summary>
+    /// The reason sentence for <paramref name="error"/>, starting lower-case so the caller can prefix
+    /// the input's name (<c>'x.pcap': this is not a pcap or pcapng capture ...</c>).
+    /// </summary>
+    /// <param name="error">The value <see cref="CaptureReader.ReadAllAsync"/> returned.</param>
+    /// <param name="magic">The stream's first four bytes (<see cref="CaptureReader.Magic"/>), named for <see cref="CaptureError.NotACapture"/>.</param>
     public static string Describe(this CaptureError error, uint magic = 0) => error switch
     {
         CaptureError.None => "the capture was read completely.",
@@ -34,6 +45,7 @@ public static class CaptureErrorMessages
         CaptureError.RecordTooLarge => "a packet record claims more than 256 KiB of captured data; the file is corrupt.",
         CaptureError.BlockCorrupt => "a pcapng block has an invalid length; the file is corrupt.",
         CaptureError.UnknownInterface => "a pcapng packet refers to an interface the file never described; the file is corrupt.",
+        CaptureError.UnsupportedVersion => "the capture has a format version this reader does not know (it reads pcap 2.x and pcapng 1.x).",
         _ => "unknown error.",
     };
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
 using VtapCollector.Decoding;
 
 namespace VtapCollector.Capture;
@@ -33,7 +34,15 @@ public sealed class CaptureReader
     private const uint SimplePacketType = 3;
     private const uint EnhancedPacketType = 6;
     private const int PcapFileHeaderLength = 24;
+    private const ushort PcapMajorVersion = 2;
+    private const ushort PcapngMajorVersion = 1;
     private const int PcapRecordHeaderLength = 16;
+
+    /// <summary>A read shorter than this means the source had no more ready: parse what there is.</summary>
+    private const int SmallRead = 32 * 1024;
+
+    /// <summary>Buffered bytes after which parsing starts even if the source has more ready.</summary>
+    private const int RefillTarget = 1024 * 1024;
 
     private readonly Stream _stream;
     private readonly List<Interface> _interfaces = [];
@@ -96,6 +105,8 @@ public sealed class CaptureReader
     public async Task<CaptureError> ReadAllAsync<THandler>(THandler handler, CancellationToken cancellationToken = default)
         where THandler : struct, IPacketHandler
     {
+        // The mapped path never waits on the stream, so honour a token cancelled before the start.
+        cancellationToken.ThrowIfCancellationRequested();
         if (_stream is FileStream { CanSeek: true } file && file.Length - file.Position > 0)
         {
             return ReadMapped(file, ref handler);
@@ -187,6 +198,11 @@ public sealed class CaptureReader
         return _start == _end ? CaptureError.None : CaptureError.RecordTruncated;
     }
 
+    /// <remarks>
+    /// Pooled: a pipe that is drained suspends every call, and a fresh state machine box per refill
+    /// would be garbage proportional to the number of reads.
+    /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FillAsync(CancellationToken cancellationToken)
     {
         if (_start > 0)
@@ -203,7 +219,10 @@ public sealed class CaptureReader
             Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, MaxBlockLength + 16));
         }
 
-        while (_end < _buffer.Length)
+        // A source that trickles (tcpdump -U -w - | ...) gets its packets handed over after every
+        // small read, at once; a fast one (a pipe from cat, a file) is read until 1 MiB is
+        // buffered, so parsing is not interrupted every few kilobytes.
+        while (true)
         {
             var read = await _stream.ReadAsync(_buffer.AsMemory((int)_end), cancellationToken).ConfigureAwait(false);
             if (read == 0)
@@ -214,9 +233,7 @@ public sealed class CaptureReader
 
             _end += read;
             _streamBytes += read;
-
-            // Return to parsing once there is a useful amount; a pipe trickles in small reads.
-            if (_end >= 64 * 1024)
+            if (read < SmallRead || _end >= RefillTarget || _end == _buffer.Length)
             {
                 return;
             }
@@ -267,6 +284,14 @@ public sealed class CaptureReader
 
         if (available.Length < PcapFileHeaderLength)
         {
+            return false;
+        }
+
+        // draft-ietf-opsawg-pcap section 4: major version 2 (minor 4; older writers used lower
+        // minors, which lay records out the same). Another major may lay them out differently.
+        if (ReadUInt16(available[4..]) != PcapMajorVersion)
+        {
+            _error = CaptureError.UnsupportedVersion;
             return false;
         }
 
@@ -374,6 +399,7 @@ public sealed class CaptureReader
             var body = block[8..^4];
             var error = type switch
             {
+                SectionHeaderType => ReadSectionHeader(body),
                 InterfaceDescriptionType => ReadInterface(body),
                 EnhancedPacketType => ReadEnhancedPacket(body, ref handler),
                 SimplePacketType => ReadSimplePacket(body, ref handler),
@@ -389,6 +415,19 @@ public sealed class CaptureReader
             _start += (int)length;
             _sectionHeaderRead |= type == SectionHeaderType;
         }
+    }
+
+    private CaptureError ReadSectionHeader(ReadOnlySpan<byte> body)
+    {
+        // draft-ietf-opsawg-pcapng section 4.1: byte-order magic, major, minor, section length.
+        if (body.Length < 16)
+        {
+            return CaptureError.BlockCorrupt;
+        }
+
+        // Major version 1 is the only one defined; a reader of one major cannot read another's
+        // blocks. Minor versions (1.0, and 1.2 from old writers) share the layout.
+        return ReadUInt16(body[4..]) == PcapngMajorVersion ? CaptureError.None : CaptureError.UnsupportedVersion;
     }
 
     private CaptureError ReadInterface(ReadOnlySpan<byte> body)

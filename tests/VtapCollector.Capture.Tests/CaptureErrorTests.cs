@@ -155,6 +155,96 @@ public class CaptureErrorTests
         Captures.AssertSamePackets(Captures.Read(capture).Packets.Take(9).ToList(), result.Packets);
     }
 
+    // ---------------------------------------------------------------- versions
+
+    [Theory]
+    [InlineData(CaptureReaderTests.MicroLittleEndianHex, false, (ushort)1)]
+    [InlineData(CaptureReaderTests.MicroLittleEndianHex, false, (ushort)3)]
+    [InlineData(CaptureReaderTests.NanoBigEndianHex, true, (ushort)1)]
+    [InlineData(CaptureReaderTests.NanoBigEndianHex, true, (ushort)0x0200)] // 2 written in the wrong byte order
+    public void Pcap_with_another_major_version_is_unsupported(string hex, bool bigEndian, ushort majorVersion)
+    {
+        var capture = Hex.Parse(hex);
+        if (bigEndian)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(capture.AsSpan(4), majorVersion);       // version_major, bytes 4-5
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(capture.AsSpan(4), majorVersion);
+        }
+
+        var result = Captures.Read(capture);
+
+        Assert.Equal(CaptureError.UnsupportedVersion, result.Error);
+        Assert.Empty(result.Packets);
+        Assert.Contains("version", result.Error.Describe(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pcap_with_an_older_minor_version_is_read()
+    {
+        var capture = Hex.Parse(CaptureReaderTests.MicroLittleEndianHex);
+        BinaryPrimitives.WriteUInt16LittleEndian(capture.AsSpan(6), 2); // version_minor 2 (libpcap before 0.4 wrote 2.2/2.3)
+
+        var result = Captures.Read(capture);
+
+        Assert.Equal(CaptureError.None, result.Error);
+        Assert.Equal(2, result.Packets.Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Pcapng_section_with_major_version_2_is_unsupported(bool bigEndian)
+    {
+        var capture = new PcapngBuilder()
+            .Shb(bigEndian, majorVersion: 2, minorVersion: 0)
+            .Idb(LinkType.Ethernet)
+            .Epb(0, 1, [1])
+            .ToArray();
+
+        var result = Captures.Read(capture);
+
+        Assert.Equal(CaptureError.UnsupportedVersion, result.Error);
+        Assert.Empty(result.Packets);
+    }
+
+    [Fact]
+    public void Pcapng_second_section_with_an_unknown_major_version_stops_after_the_first_sections_packets()
+    {
+        var capture = new PcapngBuilder()
+            .Shb(bigEndian: false)
+            .Idb(LinkType.Ethernet)
+            .Epb(0, 1, [1])
+            .Shb(bigEndian: true, majorVersion: 3, minorVersion: 0)
+            .Idb(LinkType.Raw)
+            .Epb(0, 2, [2])
+            .ToArray();
+
+        var result = Captures.Read(capture);
+
+        Assert.Equal(CaptureError.UnsupportedVersion, result.Error);
+        Assert.Single(result.Packets);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Pcapng_minor_version_2_from_old_writers_is_read(bool bigEndian)
+    {
+        var capture = new PcapngBuilder()
+            .Shb(bigEndian, majorVersion: 1, minorVersion: 2)
+            .Idb(LinkType.Ethernet)
+            .Epb(0, 1, [1])
+            .ToArray();
+
+        var result = Captures.Read(capture);
+
+        Assert.Equal(CaptureError.None, result.Error);
+        Assert.Single(result.Packets);
+    }
+
     // ---------------------------------------------------------------- too large
 
     [Theory]
@@ -240,6 +330,15 @@ public class CaptureErrorTests
             .U32(28)
             .ToArray();
         data.Add("second section with a bad byte-order magic", Start().Raw(badByteOrder).ToArray());
+
+        var shortSection = new ByteWriter(bigEndian: false)
+            .U32(0x0A0D0D0A)   // block type: Section Header Block
+            .U32(20)           // 20: no room for the section length the draft requires
+            .U32(0x1A2B3C4D)   // byte-order magic
+            .U16(1).U16(0)     // version 1.0
+            .U32(20)           // repeated length
+            .ToArray();
+        data.Add("second section header shorter than its fixed fields", Start().Raw(shortSection).ToArray());
 
         data.Add("EPB captured length beyond its block", Start().Epb(0, 2, [1, 2, 3, 4], capturedLength: 8).ToArray());
         data.Add("EPB body shorter than its fixed fields", Start().Block(6, new byte[16]).ToArray());

@@ -302,6 +302,24 @@ public class CaptureReaderTests
         Assert.True(stream.Reads >= capture.Length, $"only {stream.Reads} reads for {capture.Length} bytes");
     }
 
+    [Fact]
+    public async Task Packets_in_a_pipe_are_delivered_before_the_reader_waits_for_more()
+    {
+        // tcpdump -U -w - | vtap-collector replay -: the writer hands over one record at a time and
+        // then waits for traffic. Each record must reach the handler before the reader blocks on
+        // the next read, not once a buffer's worth has piled up.
+        var capture = Hex.Parse(MicroLittleEndianHex);
+        byte[][] chunks = [capture[..44], capture[44..]]; // file header + record 1 (24 + 20), record 2 (22)
+        var log = new PacketLog();
+        var deliveredBeforeRead = new List<int>();
+        var stream = new ScriptedStream(chunks, _ => deliveredBeforeRead.Add(log.Packets.Count));
+
+        var error = await new CaptureReader(stream).ReadAllAsync(new RecordingHandler(log));
+
+        Assert.Equal(CaptureError.None, error);
+        Assert.Equal([0, 1, 2], deliveredBeforeRead); // reads 0, 1 and the end-of-stream read
+    }
+
     [Theory]
     [MemberData(nameof(Deliveries))]
     public void Capture_larger_than_the_buffer_is_read_completely(Delivery delivery)

@@ -230,13 +230,16 @@ internal sealed class PcapngBuilder
     public int Length => _stream.Count;
 
     /// <summary>Section Header Block: starts a section in the given byte order.</summary>
-    public PcapngBuilder Shb(bool bigEndian, params PcapngOption[] options)
+    public PcapngBuilder Shb(bool bigEndian, params PcapngOption[] options) => Shb(bigEndian, 1, 0, options);
+
+    /// <summary>Section Header Block with a chosen format version (1.0 is the current one).</summary>
+    public PcapngBuilder Shb(bool bigEndian, ushort majorVersion, ushort minorVersion, params PcapngOption[] options)
     {
         _bigEndian = bigEndian;
         var body = new ByteWriter(bigEndian)
             .U32(0x1A2B3C4D)               // byte-order magic, written in the section's byte order
-            .U16(1)                        // major version
-            .U16(0)                        // minor version
+            .U16(majorVersion)             // major version
+            .U16(minorVersion)             // minor version
             .U64(ulong.MaxValue);          // section length: -1, not given
         return Block(0x0A0D0D0A, WithOptions(body, options));
     }
@@ -450,6 +453,61 @@ internal sealed class ChunkedStream(Stream inner, int[] chunkSizes, bool yieldEa
 
         base.Dispose(disposing);
     }
+}
+
+/// <summary>
+/// A pipe whose writer hands over one chunk at a time: each read returns the next chunk (or the end
+/// once they are used up), and first calls <paramref name="beforeRead"/> with the read's index so a
+/// test can see what the reader had delivered by then.
+/// </summary>
+internal sealed class ScriptedStream(byte[][] chunks, Action<int> beforeRead) : Stream
+{
+    private int _reads;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        beforeRead(_reads);
+        if (_reads >= chunks.Length)
+        {
+            _reads++;
+            return 0;
+        }
+
+        var chunk = chunks[_reads++];
+        if (chunk.Length > buffer.Length)
+        {
+            throw new InvalidOperationException("the test's chunk is larger than the reader's free space");
+        }
+
+        chunk.CopyTo(buffer);
+        return chunk.Length;
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        new(Read(buffer.Span));
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>Reads normally, then fails as a broken pipe or disk would.</summary>
