@@ -5,7 +5,8 @@ namespace VtapCollector.Benchmarks;
 /// <summary>
 /// <c>dotnet run -c Release --project bench/VtapCollector.Benchmarks -- [BenchmarkDotNet args]</c>, or
 /// <c>-- corpus --packets N --flows M --output FILE</c> to write the IMIX corpus as a pcap for
-/// whole-program runs of <c>vtap-collector replay</c>.
+/// whole-program runs of <c>vtap-collector replay</c>, or <c>-- fuzz --iterations N</c> to push
+/// millions of random and mutated frames through the decoder.
 /// </summary>
 public static class Program
 {
@@ -14,6 +15,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "corpus")
         {
             return CorpusCommand.Run(args);
+        }
+
+        if (args.Length > 0 && args[0] == "fuzz")
+        {
+            return FuzzCommand.Run(args);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
