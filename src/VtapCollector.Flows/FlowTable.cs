@@ -136,8 +136,9 @@ public sealed class FlowTable
 
         for (var i = 0; i < packets.Length; i++)
         {
+            // An empty slot (0) would match a key whose hash is 0 and name entry -1.
             var slot = _slots[hashes[i] & _slotMask];
-            if (statuses[i] == DecodeStatus.Ok && (uint)(slot >> 32) == hashes[i])
+            if (statuses[i] == DecodeStatus.Ok && slot != 0 && (uint)(slot >> 32) == hashes[i])
             {
                 ref var entry = ref _entries[(int)(uint)slot - 1];
                 Prefetch(ref Unsafe.As<FlowEntry, byte>(ref entry));
