@@ -15,6 +15,7 @@ public sealed class JsonLinesRecordWriter : IFlowRecordWriter, IDisposable
     private readonly ushort _communityIdSeed;
     private readonly byte[] _buffer = new byte[BufferSize];
     private int _used;
+    private bool _disposed;
 
     public JsonLinesRecordWriter(Stream stream, bool ownsStream, ushort communityIdSeed = 0)
     {
@@ -61,6 +62,13 @@ public sealed class JsonLinesRecordWriter : IFlowRecordWriter, IDisposable
 
     public void Dispose()
     {
+        // A second Dispose must not flush a stream the first one closed (IDisposable's contract).
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Flush();
         if (_ownsStream)
         {
