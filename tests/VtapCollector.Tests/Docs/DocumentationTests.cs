@@ -6,7 +6,7 @@ namespace VtapCollector.Tests.Docs;
 /// <summary>The README's tables and lists are checked against the code, so they cannot drift apart.</summary>
 public partial class DocumentationTests
 {
-    private static readonly string RepositoryRoot = FindRepositoryRoot();
+    private static readonly string RepositoryRoot = Oracle.ExternalTools.RepositoryRoot;
 
     [Fact]
     public void Readme_ListsEveryDropReasonLabel()
@@ -37,25 +37,4 @@ public partial class DocumentationTests
 
     [GeneratedRegex(@"case ""(--[a-z-]+)""")]
     private static partial Regex OptionInCase();
-
-    private static string FindRepositoryRoot()
-    {
-        var recorded = typeof(DocumentationTests).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>()
-            .FirstOrDefault(attribute => attribute.Key == "RepositoryRoot")?.Value;
-        if (recorded is not null && File.Exists(Path.Combine(recorded, "VtapCollector.sln")))
-        {
-            return recorded;
-        }
-
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "VtapCollector.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (the folder with VtapCollector.sln) was not found above the test output.");
-    }
 }
