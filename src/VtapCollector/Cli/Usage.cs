@@ -9,6 +9,11 @@ internal static class Usage
           vtap-collector replay [<capture>|-] [options]   Read a pcap/pcapng capture (or stdin with -) and
                                                           write its flow records as JSON Lines. Without a
                                                           capture, replays the bundled sample.
+          vtap-collector send <capture> --to HOST:PORT [options]
+                                                          Send the tunnel payload (VXLAN/Geneve header and
+                                                          inner frame) of every tunnelled frame of a capture
+                                                          as one UDP datagram to HOST:PORT, as a mirror would:
+                                                          a demo and load generator for a live collector.
           vtap-collector --version
           vtap-collector --help
 
@@ -21,6 +26,12 @@ internal static class Usage
           --tcp-idle-timeout S       Seconds after which an idle TCP flow ends (default 300).
           --tcp-closing-timeout S    Seconds a flow lingers after FIN/RST so last ACKs count (default 5).
           --max-flows N              Flow table capacity; when full the stalest flow is evicted (default 1000000).
+          --quiet                    No summary on stderr.
+
+        Send options:
+          --to HOST:PORT             Destination (required): 127.0.0.1:4789, [::1]:4789 or a host name.
+          --pps N                    Send at most N datagrams per second (default: as fast as possible).
+          --loop K                   Send the capture K times (default 1).
           --quiet                    No summary on stderr.
 
         Exit codes: 0 success, 1 input error (missing or unreadable capture), 2 usage error.

@@ -1,0 +1,488 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using VtapCollector.Capture.Udp;
+using VtapCollector.Decoding;
+
+namespace VtapCollector.Capture;
+
+/// <summary>
+/// Receives tunnel datagrams (VXLAN, Geneve: the payload a mirror sends to UDP 4789 or 6081) on one
+/// UDP socket, in batches of up to <see cref="UdpTunnelReceiverOptions.BatchSize"/> per
+/// recvmmsg(2) call, and hands each to a struct handler with its sender, kernel receive time and
+/// payload. Linux only (x86-64 and arm64).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The socket is a .NET <see cref="Socket"/> for opening, options and binding; receiving goes
+/// through recvmmsg(2) on its descriptor, because .NET has no batched receive and its
+/// ReceiveMessageFrom allocates per call. Options set before bind: SO_REUSEPORT (several receivers
+/// share the port; the kernel spreads flows over them), SO_RCVBUFFORCE or SO_RCVBUF (a large queue
+/// absorbs bursts), SO_TIMESTAMPNS (kernel receive time per datagram; SO_TIMESTAMP where that is
+/// refused), SO_RXQ_OVFL (the socket's drop counter rides on every datagram queued after a drop).
+/// </para>
+/// <para>
+/// Everything recvmmsg needs (64-byte mmsghdr, iovec, sockaddr and control slots, and the datagram
+/// buffers) lives in one block of native memory allocated in the constructor and freed by
+/// <see cref="Dispose"/>: it never moves, and receiving allocates nothing. One thread calls
+/// <see cref="ReceiveBatch"/>; for more throughput, run one receiver per thread on the same port.
+/// </para>
+/// </remarks>
+public sealed unsafe class UdpTunnelReceiver : IDisposable
+{
+    /// <summary>Control buffer per datagram: CMSG_SPACE(timespec 16) + CMSG_SPACE(uint32 4) = 32 + 24, rounded up.</summary>
+    private const int ControlSlot = 64;
+
+    private const long UnixEpochTicks = 621_355_968_000_000_000L;
+
+    private readonly Socket _socket;
+    private readonly SafeSocketHandle _handle;
+    private readonly int _batchSize;
+    private readonly int _datagramSlot;
+    private readonly ushort _localPort;
+    private byte* _memory;
+    private MultiMessageHeader* _messages;
+    private byte* _names;
+    private byte* _controls;
+    private byte* _data;
+    private int _lastReceived;
+    private bool _disposed;
+
+    /// <summary>Opens, configures and binds the socket. Throws <see cref="UdpSocketException"/> with one sentence when the port cannot be had.</summary>
+    public UdpTunnelReceiver(UdpTunnelReceiverOptions? options = null)
+    {
+        options ??= new UdpTunnelReceiverOptions();
+        var invalid = options.Validate();
+        if (invalid is not null)
+        {
+            throw new ArgumentException(invalid, nameof(options));
+        }
+
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64))
+        {
+            throw new PlatformNotSupportedException("The UDP tunnel receiver uses Linux recvmmsg(2) and runs on Linux x86-64 and arm64 only.");
+        }
+
+        var endPoint = options.EndPoint;
+        ReceiveBufferRequested = options.ReceiveBufferBytes;
+        _batchSize = options.BatchSize;
+        _datagramSlot = (options.MaxDatagramBytes + 63) & ~63;
+        MaxDatagramBytes = options.MaxDatagramBytes;
+        _socket = OpenAndBind(endPoint, options, out var timestampsNs, out var dropCounter);
+        KernelTimestampsInNanoseconds = timestampsNs;
+        DropCounterEnabled = dropCounter;
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _localPort = (ushort)LocalEndPoint.Port;
+        ReceiveBufferBytes = GetInt(_socket, LinuxSocketInterop.SoRcvbuf);
+        _handle = _socket.SafeHandle;
+        AllocateBuffers();
+    }
+
+    ~UdpTunnelReceiver() => FreeBuffers();
+
+    /// <summary>The address and port bound (the real port when 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The receive buffer asked for.</summary>
+    public int ReceiveBufferRequested { get; }
+
+    /// <summary>
+    /// The receive buffer the kernel granted, as getsockopt(SO_RCVBUF) reports it: twice the usable
+    /// size asked for (the kernel's bookkeeping share), capped by net.core.rmem_max unless the
+    /// process has CAP_NET_ADMIN.
+    /// </summary>
+    public int ReceiveBufferBytes { get; }
+
+    /// <summary>Largest datagram received whole.</summary>
+    public int MaxDatagramBytes { get; }
+
+    /// <summary>True when the kernel stamps datagrams in nanoseconds (SO_TIMESTAMPNS); false when only microseconds (SO_TIMESTAMP) were granted.</summary>
+    public bool KernelTimestampsInNanoseconds { get; }
+
+    /// <summary>True when the kernel accepted SO_RXQ_OVFL, so <see cref="KernelDrops"/> is reported.</summary>
+    public bool DropCounterEnabled { get; }
+
+    /// <summary>Datagrams delivered so far.</summary>
+    public long Datagrams { get; private set; }
+
+    /// <summary>Payload bytes delivered so far (truncated datagrams count the bytes kept).</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>Datagrams longer than <see cref="MaxDatagramBytes"/>, delivered cut (MSG_TRUNC).</summary>
+    public long TruncatedDatagrams { get; private set; }
+
+    /// <summary>recvmmsg calls that returned datagrams.</summary>
+    public long Batches { get; private set; }
+
+    /// <summary>
+    /// Datagrams the kernel dropped because this socket's receive queue was full, as of the latest
+    /// datagram that carried the count (SO_RXQ_OVFL: a counter since the socket opened, attached to
+    /// each datagram queued after the first drop). 0 until a drop is seen.
+    /// </summary>
+    public long KernelDrops { get; private set; }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMilliseconds"/> (0: do not wait, -1: forever) for
+    /// datagrams, takes up to a batch of them with one recvmmsg(2) call and calls
+    /// <paramref name="handler"/> for each, in arrival order. Returns how many were delivered; 0
+    /// when none arrived in time (or a signal interrupted the wait). Allocates nothing.
+    /// </summary>
+    public int ReceiveBatch<THandler>(ref THandler handler, int timeoutMilliseconds)
+        where THandler : struct, IDatagramHandler
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMilliseconds, -1);
+        var added = false;
+        try
+        {
+            // Holding a reference keeps the descriptor number from being closed and reused under us.
+            _handle.DangerousAddRef(ref added);
+            var descriptor = (int)_handle.DangerousGetHandle();
+
+            // Under load datagrams are already queued: try first, and poll only when there were none.
+            var received = Receive(descriptor);
+            if (received == 0 && timeoutMilliseconds != 0)
+            {
+                if (!WaitReadable(descriptor, timeoutMilliseconds))
+                {
+                    return 0;
+                }
+
+                received = Receive(descriptor);
+            }
+
+            if (received > 0)
+            {
+                Deliver(ref handler, received);
+            }
+
+            return received;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+
+            GC.KeepAlive(this);
+        }
+    }
+
+    /// <summary>Closes the socket and frees the buffers.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _socket.Dispose();
+        FreeBuffers();
+        GC.SuppressFinalize(this);
+    }
+
+    private static Socket OpenAndBind(IPEndPoint endPoint, UdpTunnelReceiverOptions options, out bool timestampsNs, out bool dropCounter)
+    {
+        Socket socket;
+        try
+        {
+            socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        }
+        catch (SocketException error)
+        {
+            throw new UdpSocketException($"Cannot open a UDP socket for {Where(endPoint)}: {error.Message} (is {(endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4")} enabled on this machine?).", error)
+            {
+                ErrorNumber = error.ErrorCode,
+            };
+        }
+
+        try
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                // :: receives IPv4 too; IPv4 senders appear as ::ffff:a.b.c.d and are reported as IPv4.
+                socket.DualMode = true;
+            }
+
+            if (options.ReusePort)
+            {
+                SetInt(socket, LinuxSocketInterop.SoReuseport, 1);
+            }
+
+            SetReceiveBuffer(socket, options.ReceiveBufferBytes);
+            timestampsNs = TrySetInt(socket, LinuxSocketInterop.SoTimestampns, 1);
+            if (!timestampsNs)
+            {
+                TrySetInt(socket, LinuxSocketInterop.SoTimestamp, 1);
+            }
+
+            dropCounter = TrySetInt(socket, LinuxSocketInterop.SoRxqOvfl, 1);
+            Bind(socket, endPoint);
+            return socket;
+        }
+        catch (SocketException error)
+        {
+            socket.Dispose();
+            throw new UdpSocketException($"Cannot set up UDP port {endPoint.Port} on {Where(endPoint.Address)}: {error.Message}.", error)
+            {
+                ErrorNumber = error.ErrorCode,
+            };
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static void Bind(Socket socket, IPEndPoint endPoint)
+    {
+        try
+        {
+            socket.Bind(endPoint);
+        }
+        catch (SocketException error)
+        {
+            var port = endPoint.Port;
+            var address = Where(endPoint.Address);
+            var message = error.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse =>
+                    $"UDP port {port} on {address} is already in use by another process (or by a socket that did not set SO_REUSEPORT); stop it or choose another port.",
+                SocketError.AccessDenied =>
+                    $"UDP port {port} on {address} cannot be opened: permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability).",
+                SocketError.AddressNotAvailable =>
+                    $"Cannot listen on {address}: it is not an address of this machine.",
+                _ => $"Cannot bind UDP port {port} on {address}: {error.Message}.",
+            };
+            throw new UdpSocketException(message, error) { ErrorNumber = error.ErrorCode };
+        }
+    }
+
+    /// <summary>SO_RCVBUFFORCE first (honoured past rmem_max with CAP_NET_ADMIN), else SO_RCVBUF (capped at rmem_max).</summary>
+    private static void SetReceiveBuffer(Socket socket, int bytes)
+    {
+        if (!TrySetInt(socket, LinuxSocketInterop.SoRcvbufforce, bytes))
+        {
+            SetInt(socket, LinuxSocketInterop.SoRcvbuf, bytes);
+        }
+    }
+
+    private static void SetInt(Socket socket, int option, int value)
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(int)];
+        MemoryMarshal.Write(bytes, in value);
+        socket.SetRawSocketOption(LinuxSocketInterop.SolSocket, option, bytes);
+    }
+
+    private static bool TrySetInt(Socket socket, int option, int value)
+    {
+        try
+        {
+            SetInt(socket, option, value);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int GetInt(Socket socket, int option)
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(int)];
+        socket.GetRawSocketOption(LinuxSocketInterop.SolSocket, option, bytes);
+        return MemoryMarshal.Read<int>(bytes);
+    }
+
+    private static string Where(IPEndPoint endPoint) => $"UDP port {endPoint.Port} on {Where(endPoint.Address)}";
+
+    private static string Where(IPAddress address) => address.ToString();
+
+    private void AllocateBuffers()
+    {
+        var headers = (nuint)(_batchSize * sizeof(MultiMessageHeader));
+        var iovecs = (nuint)(_batchSize * sizeof(IoVector));
+        var names = (nuint)(_batchSize * SocketAddressLayout.Slot);
+        var controls = (nuint)(_batchSize * ControlSlot);
+        var data = (nuint)_batchSize * (nuint)_datagramSlot;
+        var total = headers + iovecs + names + controls + data;
+        _memory = (byte*)NativeMemory.AlignedAlloc(total, 64);
+        NativeMemory.Clear(_memory, total);
+        _messages = (MultiMessageHeader*)_memory;
+        var iov = (IoVector*)(_memory + headers);
+        _names = _memory + headers + iovecs;
+        _controls = _names + names;
+        _data = _controls + controls;
+        for (var i = 0; i < _batchSize; i++)
+        {
+            iov[i].Base = _data + ((nint)i * _datagramSlot);
+            iov[i].Length = (nuint)MaxDatagramBytes;
+            ref var header = ref _messages[i].Header;
+            header.Name = _names + (i * SocketAddressLayout.Slot);
+            header.Iov = iov + i;
+            header.IovLength = 1;
+            header.Control = _controls + (i * ControlSlot);
+        }
+
+        _lastReceived = _batchSize;
+    }
+
+    private void FreeBuffers()
+    {
+        if (_memory != null)
+        {
+            NativeMemory.AlignedFree(_memory);
+            _memory = null;
+            _messages = null;
+        }
+    }
+
+    /// <summary>One non-blocking recvmmsg(2). Returns 0 when nothing is queued.</summary>
+    private int Receive(int descriptor)
+    {
+        // The kernel overwrote the lengths and flags of the headers it filled last time.
+        for (var i = 0; i < _lastReceived; i++)
+        {
+            ref var header = ref _messages[i].Header;
+            header.NameLength = SocketAddressLayout.Slot;
+            header.ControlLength = ControlSlot;
+            header.Flags = 0;
+            _messages[i].Length = 0;
+        }
+
+        _lastReceived = 0;
+        var received = LinuxSocketInterop.RecvMmsg(descriptor, _messages, (uint)_batchSize, LinuxSocketInterop.MsgDontwait, null);
+        if (received >= 0)
+        {
+            _lastReceived = received;
+            return received;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno is LinuxSocketInterop.Eagain or LinuxSocketInterop.Eintr)
+        {
+            return 0;
+        }
+
+        throw Failure("recvmmsg", errno);
+    }
+
+    /// <summary>poll(2) for readability. False on timeout or when a signal interrupted the wait.</summary>
+    private bool WaitReadable(int descriptor, int timeoutMilliseconds)
+    {
+        var poll = new PollDescriptor { Descriptor = descriptor, Events = LinuxSocketInterop.PollIn };
+        var ready = LinuxSocketInterop.Poll(&poll, 1, timeoutMilliseconds);
+        if (ready > 0)
+        {
+            return true;
+        }
+
+        if (ready == 0)
+        {
+            return false;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == LinuxSocketInterop.Eintr ? false : throw Failure("poll", errno);
+    }
+
+    private UdpSocketException Failure(string call, int errno) =>
+        new($"Receiving on UDP port {LocalEndPoint.Port} on {Where(LocalEndPoint.Address)} failed: {call}: {LinuxSocketInterop.Describe(errno)} (errno {errno}).")
+        {
+            ErrorNumber = errno,
+        };
+
+    private void Deliver<THandler>(ref THandler handler, int received)
+        where THandler : struct, IDatagramHandler
+    {
+        long wallClock = 0;
+        long bytes = 0;
+        for (var i = 0; i < received; i++)
+        {
+            ref var message = ref _messages[i];
+            var length = (int)Math.Min(message.Length, (uint)MaxDatagramBytes);
+            var truncated = (message.Header.Flags & LinuxSocketInterop.MsgTrunc) != 0;
+            if (truncated)
+            {
+                TruncatedDatagrams++;
+            }
+
+            SocketAddressLayout.TryRead(
+                new ReadOnlySpan<byte>(message.Header.Name, SocketAddressLayout.Slot),
+                (int)message.Header.NameLength,
+                out var source,
+                out var version,
+                out var sourcePort);
+
+            var timestamp = ReadControl(ref message.Header);
+            var fromKernel = timestamp != 0;
+            if (!fromKernel)
+            {
+                if (wallClock == 0)
+                {
+                    wallClock = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100;
+                }
+
+                timestamp = wallClock;
+            }
+
+            bytes += length;
+            var meta = new ReceivedDatagram(source, version, sourcePort, _localPort, timestamp, fromKernel, truncated);
+            handler.OnDatagram(in meta, new ReadOnlySpan<byte>(_data + ((nint)i * _datagramSlot), length));
+        }
+
+        Datagrams += received;
+        Bytes += bytes;
+        Batches++;
+    }
+
+    /// <summary>
+    /// Walks the datagram's control messages (cmsg(3): CMSG_FIRSTHDR / CMSG_NXTHDR by hand): returns
+    /// the kernel timestamp in Unix nanoseconds (0 when there is none) and records SO_RXQ_OVFL.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long ReadControl(ref MessageHeader header)
+    {
+        long timestamp = 0;
+        var control = (byte*)header.Control;
+        var end = (int)Math.Min(header.ControlLength, (nuint)ControlSlot);
+        var offset = 0;
+        while (offset + LinuxSocketInterop.CmsgHeaderLength <= end)
+        {
+            var cmsg = (ControlMessageHeader*)(control + offset);
+            var length = (int)Math.Min(cmsg->Length, (nuint)(end - offset));
+            if (length < LinuxSocketInterop.CmsgHeaderLength)
+            {
+                break;
+            }
+
+            var data = control + offset + LinuxSocketInterop.CmsgHeaderLength;
+            var dataLength = length - LinuxSocketInterop.CmsgHeaderLength;
+            if (cmsg->Level == LinuxSocketInterop.SolSocket)
+            {
+                switch (cmsg->Type)
+                {
+                    case LinuxSocketInterop.SoTimestampns when dataLength >= 16:
+                        // struct timespec { time_t tv_sec; long tv_nsec; }
+                        timestamp = (((long*)data)[0] * 1_000_000_000L) + ((long*)data)[1];
+                        break;
+                    case LinuxSocketInterop.SoTimestamp when dataLength >= 16:
+                        // struct timeval { time_t tv_sec; suseconds_t tv_usec; }
+                        timestamp = (((long*)data)[0] * 1_000_000_000L) + (((long*)data)[1] * 1_000L);
+                        break;
+                    case LinuxSocketInterop.SoRxqOvfl when dataLength >= 4:
+                        KernelDrops = *(uint*)data;
+                        break;
+                }
+            }
+
+            offset += LinuxSocketInterop.CmsgAlign(length);
+        }
+
+        return timestamp;
+    }
+}
