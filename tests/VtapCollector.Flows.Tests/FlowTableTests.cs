@@ -1,293 +1,633 @@
 using VtapCollector.Decoding;
-using static VtapCollector.Flows.Tests.PacketFactory;
+using static VtapCollector.Flows.Tests.Packets;
 
 namespace VtapCollector.Flows.Tests;
 
-public class FlowTableTests
+/// <summary>
+/// How packets become flows: direction merging, initiator choice, per-direction counters, ICMP
+/// pairing, connection states end to end, and the record life cycle (active and idle timeouts,
+/// closing linger, port reuse). The client's address is higher than the server's, so a test that
+/// expects the client as source cannot pass by the canonical key order alone.
+/// </summary>
+public partial class FlowTableTests
 {
-    private const byte Syn = TcpFlagBits.Syn;
-    private const byte SynAck = TcpFlagBits.Syn | TcpFlagBits.Ack;
-    private const byte Ack = TcpFlagBits.Ack;
-    private const byte FinAck = TcpFlagBits.Fin | TcpFlagBits.Ack;
-    private const byte RstAck = TcpFlagBits.Rst | TcpFlagBits.Ack;
+    private const string Client = "10.0.0.20";
+    private const string Server = "10.0.0.10";
+    private const ushort ClientPort = 40000;
+    private const ushort ServerPort = 443;
 
     private readonly RecordingWriter _writer = new();
 
-    private FlowTable Table(int capacity = 1024, double activeSeconds = 60) =>
-        new(new FlowTableOptions { Capacity = capacity, ActiveTimeout = TimeSpan.FromSeconds(activeSeconds) }, _writer);
+    private FlowTable NewTable(FlowTableOptions? options = null) =>
+        new(options ?? new FlowTableOptions { Capacity = 1024 }, _writer);
+
+    private static DecodedPacket FromClient(byte flags, uint ipBytes = 52) => Tcp(Client, ClientPort, Server, ServerPort, flags, ipBytes);
+
+    private static DecodedPacket FromServer(byte flags, uint ipBytes = 52) => Tcp(Server, ServerPort, Client, ClientPort, flags, ipBytes);
+
+    /// <summary>SYN, SYN-ACK, ACK at 0, 1 and 2 ms.</summary>
+    private static void Handshake(FlowTable table, double startSeconds = 0)
+    {
+        table.Update(FromClient(Syn, 60), At(startSeconds));
+        table.Update(FromServer(SynAck, 60), At(startSeconds + 0.001));
+        table.Update(FromClient(Ack), At(startSeconds + 0.002));
+    }
+
+    // ---- direction, initiator, counters ----
 
     [Fact]
-    public void Update_SynSynAckAckDataFinFinAck_OneFlowSfWithInitiatorAsSource()
+    public void Update_BothDirections_MergeIntoOneFlow()
     {
-        var table = Table();
-        table.Update(Tcp("10.0.0.2", 40000, "10.0.0.1", 443, Syn, 60), T0);
-        table.Update(Tcp("10.0.0.1", 443, "10.0.0.2", 40000, SynAck, 60), T0 + 1000);
-        table.Update(Tcp("10.0.0.2", 40000, "10.0.0.1", 443, Ack, 52), T0 + 2000);
-        table.Update(Tcp("10.0.0.2", 40000, "10.0.0.1", 443, (byte)(Ack | TcpFlagBits.Psh), 552), T0 + 3000);
-        table.Update(Tcp("10.0.0.1", 443, "10.0.0.2", 40000, FinAck, 52), T0 + 4000);
-        table.Update(Tcp("10.0.0.2", 40000, "10.0.0.1", 443, FinAck, 52), T0 + 5000);
-        table.Update(Tcp("10.0.0.1", 443, "10.0.0.2", 40000, Ack, 52), T0 + 6000);
+        var table = NewTable();
+        table.Update(Udp(Client, 5353, Server, 53, 60), At(0));
+        table.Update(Udp(Server, 53, Client, 5353, 120), At(0.001));
+        table.Update(Udp(Client, 5353, Server, 53, 70), At(0.002));
 
         Assert.Equal(1, table.Count);
-        table.Expire(T0 + (6 * Second));
+        Assert.Equal(1, table.FlowsCreated);
+        table.FlushAll(EndReason.EndOfInput);
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal((2UL, 130UL), (record.PacketsSrcToDst, record.BytesSrcToDst));
+        Assert.Equal((1UL, 120UL), (record.PacketsDstToSrc, record.BytesDstToSrc));
+    }
+
+    [Fact]
+    public void Update_SameTupleInTwoVnis_MakesTwoFlows()
+    {
+        var table = NewTable();
+        table.Update(Udp(Client, 5353, Server, 53, vni: 100), At(0));
+        table.Update(Udp(Client, 5353, Server, 53, vni: 200), At(0));
+        table.Update(Udp(Server, 53, Client, 5353, vni: 200), At(0.001));
+
+        Assert.Equal(2, table.Count);
+        table.FlushAll(EndReason.EndOfInput);
+        var vni100 = Assert.Single(_writer.Records, r => r.Vni == 100);
+        var vni200 = Assert.Single(_writer.Records, r => r.Vni == 200);
+        Assert.Equal((1UL, 0UL), (vni100.PacketsSrcToDst, vni100.PacketsDstToSrc));
+        Assert.Equal((1UL, 1UL), (vni200.PacketsSrcToDst, vni200.PacketsDstToSrc));
+        Assert.NotEqual(vni100.FlowId, vni200.FlowId);
+    }
+
+    [Theory]
+    [InlineData("10.0.0.20", "10.0.0.10")]
+    [InlineData("10.0.0.10", "10.0.0.20")]
+    [InlineData("2001:db8::20", "2001:db8::10")]
+    public void Update_SynSynAckAck_InitiatorIsSynSender(string client, string server)
+    {
+        var table = NewTable();
+        table.Update(Tcp(client, 50000, server, 80, Syn), At(0));
+        table.Update(Tcp(server, 80, client, 50000, SynAck), At(0.001));
+        table.Update(Tcp(client, 50000, server, 80, Ack), At(0.002));
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(IpAddress.Parse(client), record.Source);
+        Assert.Equal(50000, record.SourcePort);
+        Assert.Equal(IpAddress.Parse(server), record.Destination);
+        Assert.Equal(80, record.DestinationPort);
+        Assert.Equal((2UL, 1UL), (record.PacketsSrcToDst, record.PacketsDstToSrc));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.20", "10.0.0.10")]
+    [InlineData("10.0.0.10", "10.0.0.20")]
+    public void Update_SynAckSeenFirst_InitiatorIsSynAckReceiver(string client, string server)
+    {
+        var table = NewTable();
+        table.Update(Tcp(server, 80, client, 50000, SynAck), At(0));
+        table.Update(Tcp(client, 50000, server, 80, Ack), At(0.001));
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(IpAddress.Parse(client), record.Source);
+        Assert.Equal(50000, record.SourcePort);
+        Assert.Equal(80, record.DestinationPort);
+        Assert.Equal((1UL, 1UL), (record.PacketsSrcToDst, record.PacketsDstToSrc));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.20", "10.0.0.10")]
+    [InlineData("10.0.0.10", "10.0.0.20")]
+    public void Update_UdpWithoutSyn_InitiatorIsFirstSender(string first, string second)
+    {
+        var table = NewTable();
+        table.Update(Udp(first, 1234, second, 5678), At(0));
+        table.Update(Udp(second, 5678, first, 1234), At(0.001));
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(IpAddress.Parse(first), record.Source);
+        Assert.Equal((1234, 5678), (record.SourcePort, record.DestinationPort));
+    }
+
+    [Fact]
+    public void Update_MidstreamTcp_InitiatorIsFirstSender()
+    {
+        var table = NewTable();
+        table.Update(FromServer(PshAck, 1000), At(0));
+        table.Update(FromClient(Ack), At(0.001));
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(IpAddress.Parse(Server), record.Source);
+        Assert.Equal(ServerPort, record.SourcePort);
+        Assert.Equal(ConnState.OTH, record.ConnState);
+    }
+
+    [Fact]
+    public void Update_TcpConversation_CountsPacketsAndIpBytesPerDirectionAndOrsFlags()
+    {
+        var table = NewTable();
+        table.Update(FromClient(Syn, 60), At(0));
+        table.Update(FromServer(SynAck, 60), At(0.001));
+        table.Update(FromClient(Ack, 52), At(0.002));
+        table.Update(FromClient(PshAck, 552), At(0.003));
+        table.Update(FromServer(Ack, 1452), At(0.004));
+        table.Update(FromServer(Ack, 1452), At(0.005));
+        table.Update(FromClient((byte)(Ack | TcpFlagBits.Urg), 52), At(0.006));
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(4UL, record.PacketsSrcToDst);
+        Assert.Equal(60UL + 52 + 552 + 52, record.BytesSrcToDst);
+        Assert.Equal(3UL, record.PacketsDstToSrc);
+        Assert.Equal(60UL + 1452 + 1452, record.BytesDstToSrc);
+        Assert.Equal(TcpFlagBits.Syn | TcpFlagBits.Ack | TcpFlagBits.Psh | TcpFlagBits.Urg, record.TcpFlagsSrcToDst);
+        Assert.Equal(TcpFlagBits.Syn | TcpFlagBits.Ack, record.TcpFlagsDstToSrc);
+        Assert.Equal(At(0), record.FirstSeenNanos);
+        Assert.Equal(At(0.006), record.LastSeenNanos);
+        Assert.Equal(IpProtocol.Tcp, record.Protocol);
+        Assert.Equal(4, record.IpVersion);
+    }
+
+    [Fact]
+    public void Update_UdpFlow_ReportsZeroTcpFlags()
+    {
+        var table = NewTable();
+        table.Update(Udp(Client, 1, Server, 2), At(0));
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal((0, 0), (record.TcpFlagsSrcToDst, record.TcpFlagsDstToSrc));
+    }
+
+    [Fact]
+    public void Update_NewFlow_CarriesTunnelEndpointsAndVlanOfItsFirstPacket()
+    {
+        var table = NewTable();
+        var first = Udp(Client, 1, Server, 2);
+        first.Vlan = 42;
+        var second = Udp(Server, 2, Client, 1);
+        second.TunnelSource = IpAddress.Parse("198.51.100.7");
+        second.Vlan = 43;
+        table.Update(first, At(0));
+        table.Update(second, At(0.001));
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(TunnelKind.Vxlan, record.Tunnel);
+        Assert.Equal(4, record.TunnelIpVersion);
+        Assert.Equal(Packets.TunnelSource, record.TunnelSource);
+        Assert.Equal(Packets.TunnelDestination, record.TunnelDestination);
+        Assert.Equal(42, record.Vlan);
+        Assert.Equal(Packets.Vni, record.Vni);
+    }
+
+    // ---- ICMP ----
+
+    [Fact]
+    public void Update_IcmpEchoRequestAndReply_MakeOneFlowWithTypeAndCounterpartPorts()
+    {
+        var table = NewTable();
+        table.Update(Icmp(Client, Server, 8, 0), At(0));
+        table.Update(Icmp(Server, Client, 0, 0), At(0.001));
+        table.Update(Icmp(Client, Server, 8, 0), At(1));
+        table.Update(Icmp(Server, Client, 0, 0), At(1.001));
+
+        Assert.Equal(1, table.Count);
+        table.FlushAll(EndReason.EndOfInput);
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(IpProtocol.Icmp, record.Protocol);
+        Assert.Equal(IpAddress.Parse(Client), record.Source);
+        Assert.Equal((8, 0), (record.SourcePort, record.DestinationPort));
+        Assert.Equal((2UL, 2UL), (record.PacketsSrcToDst, record.PacketsDstToSrc));
+        Assert.Equal(ConnState.SF, record.ConnState);
+    }
+
+    [Fact]
+    public void Update_Icmpv6EchoRequestAndReply_MakeOneFlowWith128And129()
+    {
+        var table = NewTable();
+        table.Update(Icmp("fe80::20", "fe80::10", 128, 0, 104), At(0));
+        table.Update(Icmp("fe80::10", "fe80::20", 129, 0, 104), At(0.001));
+
+        Assert.Equal(1, table.Count);
+        table.FlushAll(EndReason.EndOfInput);
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(IpProtocol.Icmpv6, record.Protocol);
+        Assert.Equal(6, record.IpVersion);
+        Assert.Equal(IpAddress.Parse("fe80::20"), record.Source);
+        Assert.Equal((128, 129), (record.SourcePort, record.DestinationPort));
+        Assert.Equal((1UL, 1UL), (record.PacketsSrcToDst, record.PacketsDstToSrc));
+    }
+
+    [Fact]
+    public void Update_IcmpDestinationUnreachable_IsSeparateOneWayFlowWithTypeAndCode()
+    {
+        var table = NewTable();
+        table.Update(Icmp(Client, Server, 8, 0), At(0));
+        table.Update(Icmp(Server, Client, 3, 1, 112), At(0.001));
+
+        Assert.Equal(2, table.Count);
+        table.FlushAll(EndReason.EndOfInput);
+        var unreachable = Assert.Single(_writer.Records, r => r.SourcePort == 3);
+        Assert.Equal(IpAddress.Parse(Server), unreachable.Source);
+        Assert.Equal(1, unreachable.DestinationPort);
+        Assert.Equal((1UL, 0UL), (unreachable.PacketsSrcToDst, unreachable.PacketsDstToSrc));
+        Assert.Equal(ConnState.S0, unreachable.ConnState);
+        var echo = Assert.Single(_writer.Records, r => r.SourcePort == 8);
+        Assert.Equal((1UL, 0UL), (echo.PacketsSrcToDst, echo.PacketsDstToSrc));
+    }
+
+    [Fact]
+    public void Update_PortlessProtocol_OneFlowPerAddressPair()
+    {
+        var table = NewTable();
+        table.Update(Portless(IpProtocol.Gre, Client, Server), At(0));
+        table.Update(Portless(IpProtocol.Gre, Server, Client), At(0.001));
+        table.Update(Portless(IpProtocol.Esp, Client, Server), At(0.002));
+
+        Assert.Equal(2, table.Count);
+        table.FlushAll(EndReason.EndOfInput);
+        var gre = Assert.Single(_writer.Records, r => r.Protocol == IpProtocol.Gre);
+        Assert.Equal((1UL, 1UL), (gre.PacketsSrcToDst, gre.PacketsDstToSrc));
+        Assert.Equal(ConnState.SF, gre.ConnState);
+    }
+
+    // ---- connection states, end to end ----
+
+    /// <summary>
+    /// A script is packets one millisecond apart, each "c:" (client to server) or "s:" (server to
+    /// client) and flags S, A, F, R, P. Then the table expires at the last packet plus the closing
+    /// linger and flushes the rest with <see cref="EndReason.EndOfInput"/>.
+    /// </summary>
+    [Theory]
+    [InlineData("c:S s:SA c:A c:FA s:FA c:A", ConnState.SF, EndReason.Fin)]
+    [InlineData("c:S s:SA c:A s:FA c:FA s:A", ConnState.SF, EndReason.Fin)]
+    [InlineData("c:S s:RA", ConnState.REJ, EndReason.Rst)]
+    [InlineData("c:S", ConnState.S0, EndReason.EndOfInput)]
+    [InlineData("c:S c:S c:S", ConnState.S0, EndReason.EndOfInput)]
+    [InlineData("c:S s:SA c:A c:PA s:A c:R", ConnState.RSTO, EndReason.Rst)]
+    [InlineData("c:S s:SA c:A c:PA s:RA", ConnState.RSTR, EndReason.Rst)]
+    [InlineData("c:S s:SA c:A c:PA s:PA", ConnState.S1, EndReason.EndOfInput)]
+    [InlineData("c:S s:SA c:A c:FA", ConnState.S2, EndReason.EndOfInput)]
+    [InlineData("c:S s:SA c:A s:FA", ConnState.S3, EndReason.EndOfInput)]
+    [InlineData("c:S c:R", ConnState.RSTOS0, EndReason.Rst)]
+    [InlineData("s:SA s:R", ConnState.RSTRH, EndReason.Rst)]
+    [InlineData("c:S c:F", ConnState.SH, EndReason.EndOfInput)]
+    [InlineData("s:SA s:FA", ConnState.SHR, EndReason.EndOfInput)]
+    [InlineData("c:PA s:A c:PA", ConnState.OTH, EndReason.EndOfInput)]
+    [InlineData("c:A s:FA c:FA s:A", ConnState.OTH, EndReason.Fin)]
+    public void Update_TcpScript_EndsWithZeekStateAndReason(string script, ConnState expectedState, EndReason expectedReason)
+    {
+        var table = NewTable();
+        var time = 0.0;
+        foreach (var step in script.Split(' '))
+        {
+            var flags = ParseFlags(step[2..]);
+            table.Update(step[0] == 'c' ? FromClient(flags) : FromServer(flags), At(time));
+            time += 0.001;
+        }
+
+        table.Expire(At(time - 0.001 + 5));
+        table.FlushAll(EndReason.EndOfInput);
+
         var record = Assert.Single(_writer.Records);
         Assert.Equal(FlowRecordType.End, record.Type);
-        Assert.Equal(EndReason.Fin, record.EndReason);
-        Assert.Equal(IpAddress.Parse("10.0.0.2"), record.Source);
-        Assert.Equal(40000, record.SourcePort);
-        Assert.Equal(443, record.DestinationPort);
-        Assert.Equal(4ul, record.PacketsSrcToDst);
-        Assert.Equal(60ul + 52 + 552 + 52, record.BytesSrcToDst);
-        Assert.Equal(3ul, record.PacketsDstToSrc);
-        Assert.Equal(60ul + 52 + 52, record.BytesDstToSrc);
-        Assert.Equal(ConnState.SF, record.ConnState);
-        Assert.Equal(T0, record.FirstSeenNanos);
-        Assert.Equal(T0 + 6000, record.LastSeenNanos);
+        Assert.Equal(expectedState, record.ConnState);
+        Assert.Equal(expectedReason, record.EndReason);
+        Assert.Equal(IpAddress.Parse(script[0] == 'c' || script.StartsWith("s:SA", StringComparison.Ordinal) ? Client : Server), record.Source);
+    }
+
+    [Fact]
+    public void Update_EstablishedConnectionAtEndOfInput_IsS1()
+    {
+        var table = NewTable();
+        Handshake(table);
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal((ConnState.S1, EndReason.EndOfInput), (record.ConnState, record.EndReason));
+    }
+
+    [Fact]
+    public void Update_UdpOneWay_IsS0AndAnswered_IsSf()
+    {
+        var table = NewTable();
+        table.Update(Udp(Client, 1000, Server, 53), At(0));
+        table.Update(Udp(Client, 1001, Server, 53), At(0));
+        table.Update(Udp(Server, 53, Client, 1001), At(0.001));
+        table.FlushAll(EndReason.EndOfInput);
+
+        Assert.Equal(ConnState.S0, Assert.Single(_writer.Records, r => r.SourcePort == 1000).ConnState);
+        Assert.Equal(ConnState.SF, Assert.Single(_writer.Records, r => r.SourcePort == 1001).ConnState);
+    }
+
+    // ---- active timeout: update records carry deltas ----
+
+    [Fact]
+    public void Expire_AfterActiveTimeout_EmitsUpdateRecordsWithDeltasThatSumToTotals()
+    {
+        var table = NewTable();
+        table.Update(Udp(Client, 1, Server, 2, 100), At(0));
+        table.Update(Udp(Server, 2, Client, 1, 200), At(5));
+        table.Update(Udp(Client, 1, Server, 2, 110), At(10));
+        table.Update(Udp(Client, 1, Server, 2, 120), At(20));
+        table.Expire(At(59.999));
+        Assert.Empty(_writer.Records);
+        table.Expire(At(60));
+
+        var first = Assert.Single(_writer.Records);
+        Assert.Equal(FlowRecordType.Update, first.Type);
+        Assert.Equal(EndReason.None, first.EndReason);
+        Assert.Equal(0U, first.Sequence);
+        Assert.Equal((3UL, 330UL, 1UL, 200UL), (first.PacketsSrcToDst, first.BytesSrcToDst, first.PacketsDstToSrc, first.BytesDstToSrc));
+        Assert.Equal((At(0), At(20)), (first.FirstSeenNanos, first.LastSeenNanos));
+        Assert.Equal(ConnState.SF, first.ConnState);
+        Assert.Equal(1, table.Count);
+
+        table.Update(Udp(Client, 1, Server, 2, 130), At(70));
+        table.Update(Udp(Server, 2, Client, 1, 210), At(75));
+        table.Update(Udp(Client, 1, Server, 2, 140), At(80));
+        table.Expire(At(119));
+        Assert.Single(_writer.Records);
+        table.Expire(At(120));
+        Assert.Equal(2, _writer.Records.Count);
+        var second = _writer.Records[1];
+        Assert.Equal((FlowRecordType.Update, 1U), (second.Type, second.Sequence));
+        Assert.Equal((2UL, 270UL, 1UL, 210UL), (second.PacketsSrcToDst, second.BytesSrcToDst, second.PacketsDstToSrc, second.BytesDstToSrc));
+
+        table.Update(Udp(Client, 1, Server, 2, 150), At(130));
+        table.FlushAll(EndReason.EndOfInput);
+        var last = _writer.Records[2];
+        Assert.Equal((FlowRecordType.End, EndReason.EndOfInput, 2U), (last.Type, last.EndReason, last.Sequence));
+        Assert.Equal((1UL, 150UL, 0UL, 0UL), (last.PacketsSrcToDst, last.BytesSrcToDst, last.PacketsDstToSrc, last.BytesDstToSrc));
+
+        Assert.Equal([0U, 1U, 2U], _writer.Records.Select(r => r.Sequence));
+        Assert.Single(_writer.Records.Select(r => r.FlowId).Distinct());
+        Assert.Single(_writer.Records.Select(r => r.FirstSeenNanos).Distinct());
+        Assert.Equal(6UL, _writer.Records.Aggregate(0UL, (sum, r) => sum + r.PacketsSrcToDst));
+        Assert.Equal(100UL + 110 + 120 + 130 + 140 + 150, _writer.Records.Aggregate(0UL, (sum, r) => sum + r.BytesSrcToDst));
+        Assert.Equal(2UL, _writer.Records.Aggregate(0UL, (sum, r) => sum + r.PacketsDstToSrc));
+        Assert.Equal(410UL, _writer.Records.Aggregate(0UL, (sum, r) => sum + r.BytesDstToSrc));
+        Assert.Equal((2L, 1L), (table.UpdateRecords, table.EndRecords));
+    }
+
+    [Fact]
+    public void Expire_ActiveTimeoutWithoutNewPackets_EmitsNoEmptyUpdateAndKeepsSequenceGapless()
+    {
+        var table = NewTable();
+        Handshake(table);
+        table.Expire(At(60));
+        table.Expire(At(120));
+        table.Expire(At(180));
+        table.Update(FromClient(PshAck, 500), At(190));
+        table.Expire(At(240));
+        table.FlushAll(EndReason.EndOfInput);
+
+        Assert.Equal([FlowRecordType.Update, FlowRecordType.Update, FlowRecordType.End], _writer.Records.Select(r => r.Type));
+        Assert.Equal([0U, 1U, 2U], _writer.Records.Select(r => r.Sequence));
+        Assert.Equal((1UL, 500UL), (_writer.Records[1].PacketsSrcToDst, _writer.Records[1].BytesSrcToDst));
+        Assert.Equal((0UL, 0UL), (_writer.Records[2].PacketsSrcToDst, _writer.Records[2].PacketsDstToSrc));
+    }
+
+    [Fact]
+    public void Expire_UpdateRecords_KeepTcpFlagsOredOverTheWholeFlow()
+    {
+        var table = NewTable();
+        Handshake(table);
+        table.Expire(At(60));
+        table.Update(FromClient(PshAck, 500), At(61));
+        table.Expire(At(120));
+
+        Assert.Equal(2, _writer.Records.Count);
+        Assert.Equal(TcpFlagBits.Syn | TcpFlagBits.Ack, _writer.Records[0].TcpFlagsSrcToDst);
+        Assert.Equal(TcpFlagBits.Syn | TcpFlagBits.Ack | TcpFlagBits.Psh, _writer.Records[1].TcpFlagsSrcToDst);
+        Assert.Equal(TcpFlagBits.Syn | TcpFlagBits.Ack, _writer.Records[1].TcpFlagsDstToSrc);
+        Assert.Equal(ConnState.S1, _writer.Records[1].ConnState);
+    }
+
+    // ---- idle timeouts ----
+
+    [Fact]
+    public void Expire_UdpIdleForDefault60Seconds_EndsWithIdleTimeout()
+    {
+        var table = NewTable();
+        table.Update(Udp(Client, 1, Server, 2), At(0));
+        table.Expire(At(59.999));
+        Assert.Empty(_writer.Records);
+        Assert.Equal(1, table.Count);
+
+        table.Expire(At(60));
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal((FlowRecordType.End, EndReason.IdleTimeout), (record.Type, record.EndReason));
+        Assert.Equal(1UL, record.PacketsSrcToDst);
         Assert.Equal(0, table.Count);
     }
 
     [Fact]
-    public void Update_SynAckSeenFirst_InitiatorIsItsReceiver()
+    public void Expire_TcpIdleForDefault300Seconds_EndsWithIdleTimeoutNotBefore()
     {
-        var table = Table();
-        table.Update(Tcp("10.0.0.1", 443, "10.0.0.2", 40000, SynAck), T0);
-        table.Update(Tcp("10.0.0.2", 40000, "10.0.0.1", 443, Ack), T0 + 1);
-        table.FlushAll(EndReason.EndOfInput);
+        var table = NewTable();
+        Handshake(table);
+        table.Expire(At(60));
+        table.Expire(At(299.9));
+        Assert.Empty(_writer.Ends);
+        Assert.Equal(1, table.Count);
 
-        var record = Assert.Single(_writer.Records);
-        Assert.Equal(IpAddress.Parse("10.0.0.2"), record.Source);
-        Assert.Equal(1ul, record.PacketsSrcToDst);
-        Assert.Equal(1ul, record.PacketsDstToSrc);
+        table.Expire(At(300.002));
+        var end = Assert.Single(_writer.Ends);
+        Assert.Equal(EndReason.IdleTimeout, end.EndReason);
+        Assert.Equal(ConnState.S1, end.ConnState);
+        Assert.Equal(0, table.Count);
     }
 
     [Fact]
-    public void Update_UdpWithoutSyn_InitiatorIsFirstSenderAndStateFollowsReplies()
+    public void Expire_IcmpAndOtherProtocols_UseTheNonTcpIdleTimeout()
     {
-        var table = Table();
-        table.Update(Udp("10.0.0.9", 53, "10.0.0.2", 5353), T0);
-        table.Update(Udp("10.0.0.7", 5000, "10.0.0.8", 53), T0);
-        table.Update(Udp("10.0.0.8", 53, "10.0.0.7", 5000), T0 + 1);
-        table.FlushAll(EndReason.EndOfInput);
+        var table = NewTable(new FlowTableOptions { Capacity = 64, IdleTimeout = TimeSpan.FromSeconds(10), TcpIdleTimeout = TimeSpan.FromSeconds(20) });
+        table.Update(Icmp(Client, Server, 8, 0), At(0));
+        table.Update(Portless(IpProtocol.Gre, Client, Server), At(0));
+        table.Update(FromClient(Ack), At(0));
+        table.Expire(At(10));
 
-        var oneWay = _writer.Records.Single(r => r.Source == IpAddress.Parse("10.0.0.9"));
-        var answered = _writer.Records.Single(r => r.Source == IpAddress.Parse("10.0.0.7"));
-        Assert.Equal(ConnState.S0, oneWay.ConnState);
-        Assert.Equal(ConnState.SF, answered.ConnState);
-        Assert.Equal(EndReason.EndOfInput, answered.EndReason);
+        Assert.Equal(2, _writer.Ends.Count());
+        Assert.All(_writer.Ends, r => Assert.Equal(EndReason.IdleTimeout, r.EndReason));
+        Assert.DoesNotContain(_writer.Ends, r => r.Protocol == IpProtocol.Tcp);
+        table.Expire(At(20));
+        Assert.Contains(_writer.Ends, r => r.Protocol == IpProtocol.Tcp);
     }
 
     [Fact]
-    public void Update_SameTupleInTwoVnis_TwoFlows()
+    public void Expire_IdleMeasuredFromLastPacketInEitherDirection()
     {
-        var table = Table();
-        table.Update(Udp("10.0.0.1", 1000, "10.0.0.2", 2000, vni: 100), T0);
-        table.Update(Udp("10.0.0.1", 1000, "10.0.0.2", 2000, vni: 200), T0);
-        table.Update(Udp("10.0.0.2", 2000, "10.0.0.1", 1000, vni: 200), T0);
-        table.FlushAll(EndReason.EndOfInput);
-
-        Assert.Equal(2, _writer.Records.Count);
-        Assert.Equal(1ul, _writer.Records.Single(r => r.Vni == 100).PacketsSrcToDst);
-        Assert.Equal(1ul, _writer.Records.Single(r => r.Vni == 200).PacketsDstToSrc);
-        Assert.NotEqual(_writer.Records[0].FlowId, _writer.Records[1].FlowId);
+        var table = NewTable();
+        table.Update(Udp(Client, 1, Server, 2), At(0));
+        table.Update(Udp(Server, 2, Client, 1), At(50));
+        table.Expire(At(100));
+        Assert.Empty(_writer.Ends);
+        table.Expire(At(110));
+        Assert.Single(_writer.Ends);
     }
 
-    [Fact]
-    public void Update_IcmpEchoRequestAndReply_OneFlowWithTypeAndCounterpart()
-    {
-        var table = Table();
-        table.Update(Icmp("10.0.0.1", "10.0.0.2", 8, 0), T0);
-        table.Update(Icmp("10.0.0.2", "10.0.0.1", 0, 0), T0 + 1);
-        table.Update(Icmp("fd00::1", "fd00::2", 128, 0), T0 + 2);
-        table.Update(Icmp("fd00::2", "fd00::1", 129, 0), T0 + 3);
-        table.Update(Icmp("10.0.0.2", "10.0.0.1", 3, 3), T0 + 4);
-        table.FlushAll(EndReason.EndOfInput);
-
-        Assert.Equal(3, _writer.Records.Count);
-        var echo = _writer.Records.Single(r => r.Protocol == IpProtocol.Icmp && r.SourcePort == 8);
-        Assert.Equal(0, echo.DestinationPort);
-        Assert.Equal((1ul, 1ul), (echo.PacketsSrcToDst, echo.PacketsDstToSrc));
-        var echo6 = _writer.Records.Single(r => r.Protocol == IpProtocol.Icmpv6);
-        Assert.Equal((128, 129), (echo6.SourcePort, echo6.DestinationPort));
-        var unreachable = _writer.Records.Single(r => r.SourcePort == 3);
-        Assert.Equal(3, unreachable.DestinationPort);
-        Assert.Equal(IpAddress.Parse("10.0.0.2"), unreachable.Source);
-    }
+    // ---- closing linger ----
 
     [Fact]
-    public void Expire_ActiveTimeout_EmitsUpdateDeltasThatSumToTotals()
+    public void Update_FinalAckAfterFinFin_LandsInSameFlowAndLingerEndsItWithFin()
     {
-        var table = Table(activeSeconds: 10);
-        var totalBytes = 0ul;
-        for (var second = 0; second < 35; second++)
-        {
-            table.Update(Udp("10.0.0.1", 1000, "10.0.0.2", 2000, ipBytes: (uint)(100 + second)), T0 + (second * Second));
-            totalBytes += (ulong)(100 + second);
-            table.Expire(T0 + (second * Second));
-        }
+        var table = NewTable();
+        Handshake(table);
+        table.Update(FromClient(FinAck), At(1));
+        table.Update(FromServer(FinAck), At(1.001));
+        table.Update(FromClient(Ack), At(1.002));
 
-        table.FlushAll(EndReason.EndOfInput);
-        var records = _writer.Records;
-        Assert.Equal(3, records.Count(r => r.Type == FlowRecordType.Update));
-        Assert.Equal(FlowRecordType.End, records[^1].Type);
-        Assert.Equal(35ul, records.Aggregate(0ul, (sum, r) => sum + r.PacketsSrcToDst));
-        Assert.Equal(totalBytes, records.Aggregate(0ul, (sum, r) => sum + r.BytesSrcToDst));
-        Assert.Equal(Enumerable.Range(0, records.Count).Select(i => (uint)i), records.Select(r => r.Sequence));
-        Assert.Single(records.Select(r => r.FlowId).Distinct());
-    }
-
-    [Fact]
-    public void Expire_IdleTimeouts_UdpAfter60sTcpAfter300s()
-    {
-        var table = Table();
-        table.Update(Udp("10.0.0.1", 1000, "10.0.0.2", 2000), T0);
-        table.Update(Tcp("10.0.0.1", 1001, "10.0.0.2", 22, Ack), T0);
-
-        table.Expire(T0 + (59 * Second));
+        Assert.Equal(1, table.Count);
+        table.Expire(At(5.9));
         Assert.Empty(_writer.Records);
-        table.Expire(T0 + (60 * Second));
-        var udp = Assert.Single(_writer.Records, r => r.Type == FlowRecordType.End);
-        Assert.Equal((IpProtocol.Udp, EndReason.IdleTimeout), (udp.Protocol, udp.EndReason));
+        table.Expire(At(6.001));
 
-        // The TCP flow is still open at 60 s: it only got its active-timeout update record.
-        Assert.Contains(_writer.Records, r => r.Protocol == IpProtocol.Tcp && r.Type == FlowRecordType.Update);
-        table.Expire(T0 + (299 * Second));
-        Assert.DoesNotContain(_writer.Records, r => r.Protocol == IpProtocol.Tcp && r.Type == FlowRecordType.End);
-        table.Expire(T0 + (300 * Second));
-        var tcp = Assert.Single(_writer.Records, r => r.Protocol == IpProtocol.Tcp && r.Type == FlowRecordType.End);
-        Assert.Equal(EndReason.IdleTimeout, tcp.EndReason);
-        Assert.Equal(0ul, tcp.PacketsSrcToDst);
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal((FlowRecordType.End, EndReason.Fin, ConnState.SF), (record.Type, record.EndReason, record.ConnState));
+        Assert.Equal((4UL, 2UL), (record.PacketsSrcToDst, record.PacketsDstToSrc));
+        Assert.Equal(At(1.002), record.LastSeenNanos);
+        Assert.Equal(0, table.Count);
     }
 
     [Fact]
-    public void Update_RefusedConnection_RejEndedByRstAfterLinger()
+    public void Update_RstThenStrayPackets_StayInFlowAndLingerEndsItWithRst()
     {
-        var table = Table();
-        table.Update(Tcp("10.0.0.1", 5000, "10.0.0.2", 8081, Syn), T0);
-        table.Update(Tcp("10.0.0.2", 8081, "10.0.0.1", 5000, RstAck), T0 + 10);
-        table.Expire(T0 + (4 * Second));
+        var table = NewTable();
+        Handshake(table);
+        table.Update(FromClient(RstAck), At(1));
+        table.Update(FromServer(Ack), At(2));
+
+        Assert.Equal(1, table.Count);
+        table.Expire(At(5.999));
         Assert.Empty(_writer.Records);
-        table.Expire(T0 + (5 * Second) + 10);
+        table.Expire(At(6));
         var record = Assert.Single(_writer.Records);
-        Assert.Equal((EndReason.Rst, ConnState.REJ), (record.EndReason, record.ConnState));
+        Assert.Equal((EndReason.Rst, ConnState.RSTO), (record.EndReason, record.ConnState));
+        Assert.Equal((3UL, 2UL), (record.PacketsSrcToDst, record.PacketsDstToSrc));
     }
 
     [Fact]
-    public void Update_NewSynAfterClose_EndsOldFlowAndStartsNewOne()
+    public void Expire_OneFinOnly_DoesNotStartTheLinger()
     {
-        var table = Table();
-        table.Update(Tcp("10.0.0.1", 5000, "10.0.0.2", 80, Syn), T0);
-        table.Update(Tcp("10.0.0.2", 80, "10.0.0.1", 5000, SynAck), T0 + 1);
-        table.Update(Tcp("10.0.0.1", 5000, "10.0.0.2", 80, RstAck), T0 + 2);
-        table.Update(Tcp("10.0.0.1", 5000, "10.0.0.2", 80, Syn), T0 + 3);
-        table.FlushAll(EndReason.EndOfInput);
+        var table = NewTable();
+        Handshake(table);
+        table.Update(FromClient(FinAck), At(1));
+        table.Expire(At(100));
 
-        Assert.Equal(2, _writer.Records.Count);
-        Assert.Equal((EndReason.Rst, ConnState.RSTO), (_writer.Records[0].EndReason, _writer.Records[0].ConnState));
-        Assert.Equal((EndReason.EndOfInput, ConnState.S0), (_writer.Records[1].EndReason, _writer.Records[1].ConnState));
-        Assert.NotEqual(_writer.Records[0].FlowId, _writer.Records[1].FlowId);
+        Assert.Empty(_writer.Ends);
+        Assert.Equal(1, table.Count);
     }
 
     [Fact]
-    public void Update_TableFull_EvictsLeastRecentlySeenOfTheSampleAndCountsIt()
+    public void Expire_ZeroClosingTimeout_EndsAtTheClosingPacketsTime()
     {
-        var table = Table(capacity: 16);
-        for (var i = 0; i < 16; i++)
-        {
-            table.Update(Udp("10.0.0.1", (ushort)(1000 + i), "10.0.0.2", 53), T0 + (i * Second));
-        }
-
-        table.Update(Udp("10.0.0.1", 2000, "10.0.0.2", 53), T0 + (20 * Second));
-
-        Assert.Equal(16, table.Count);
-        Assert.Equal(1, table.Evictions);
-        var evicted = Assert.Single(_writer.Records);
-        Assert.Equal(EndReason.Evicted, evicted.EndReason);
-        Assert.True(evicted.LastSeenNanos <= T0 + (8 * Second), "the victim is the stalest of the eight sampled flows");
-    }
-
-    [Fact]
-    public void Update_FragmentsOfOneDatagram_CountInTheFirstFragmentsFlow()
-    {
-        var table = Table();
-        var first = Udp("10.0.0.1", 4000, "10.0.0.2", 5000, ipBytes: 1500);
-        first.Flags = PacketFlags.Fragment;
-        first.MoreFragments = true;
-        first.FragmentId = 77;
-        var later = Udp("10.0.0.1", 0, "10.0.0.2", 0, ipBytes: 520);
-        later.Flags = PacketFlags.Fragment;
-        later.FragmentOffset = 185;
-        later.FragmentId = 77;
-        var orphan = later;
-        orphan.FragmentId = 78;
-
-        Assert.Equal(DecodeStatus.Ok, table.Update(first, T0));
-        Assert.Equal(DecodeStatus.Ok, table.Update(later, T0 + 1));
-        Assert.Equal(DecodeStatus.FragmentWithoutFirst, table.Update(orphan, T0 + 2));
-        table.FlushAll(EndReason.EndOfInput);
+        var table = NewTable(new FlowTableOptions { Capacity = 64, TcpClosingTimeout = TimeSpan.Zero });
+        Handshake(table);
+        table.Update(FromServer(RstAck), At(1));
+        table.Expire(At(1));
 
         var record = Assert.Single(_writer.Records);
-        Assert.Equal((5000, 2ul, 2020ul), (record.DestinationPort, record.PacketsSrcToDst, record.BytesSrcToDst));
+        Assert.Equal((EndReason.Rst, ConnState.RSTR), (record.EndReason, record.ConnState));
+    }
+
+    // ---- port reuse ----
+
+    [Fact]
+    public void Update_NewPureSynAfterFinFin_EndsOldFlowAndStartsNewOneWithDifferentFlowId()
+    {
+        var table = NewTable();
+        Handshake(table);
+        table.Update(FromClient(FinAck), At(1));
+        table.Update(FromServer(FinAck), At(1.001));
+        table.Update(FromClient(Ack), At(1.002));
+        table.Update(FromClient(Syn, 60), At(2));
+
+        var old = Assert.Single(_writer.Records);
+        Assert.Equal((EndReason.Fin, ConnState.SF), (old.EndReason, old.ConnState));
+        Assert.Equal((4UL, 2UL), (old.PacketsSrcToDst, old.PacketsDstToSrc));
+        Assert.Equal(1, table.Count);
+        Assert.Equal(2, table.FlowsCreated);
+
+        table.Update(FromServer(SynAck, 60), At(2.001));
+        table.FlushAll(EndReason.EndOfInput);
+        var next = _writer.Records[1];
+        Assert.NotEqual(old.FlowId, next.FlowId);
+        Assert.Equal(0U, next.Sequence);
+        Assert.Equal(At(2), next.FirstSeenNanos);
+        Assert.Equal((1UL, 1UL), (next.PacketsSrcToDst, next.PacketsDstToSrc));
+        Assert.Equal(ConnState.S1, next.ConnState);
+        Assert.Equal(IpAddress.Parse(Client), next.Source);
     }
 
     [Fact]
-    public void UpdateBatch_SameResultsAsOneByOne()
+    public void Update_NewPureSynAfterRst_EndsOldFlowWithRst()
     {
-        var random = new Random(5);
-        var packets = Enumerable.Range(0, 64).Select(_ => Udp($"10.0.{random.Next(4)}.{random.Next(4)}", (ushort)random.Next(1, 4), "10.1.0.1", 53)).ToArray();
-        var times = Enumerable.Range(0, 64).Select(i => T0 + i).ToArray();
-        var single = new RecordingWriter();
-        var one = new FlowTable(new FlowTableOptions { Capacity = 64 }, single);
-        foreach (var (packet, time) in packets.Zip(times))
-        {
-            one.Update(packet, time);
-        }
+        var table = NewTable();
+        Handshake(table);
+        table.Update(FromServer(RstAck), At(1));
+        table.Update(FromClient(Syn), At(1.5));
 
-        var batched = Table(capacity: 64);
-        batched.UpdateBatch(packets, times, new DecodeStatus[64]);
-        one.FlushAll(EndReason.EndOfInput);
-        batched.FlushAll(EndReason.EndOfInput);
-
-        Assert.Equal(single.Records, _writer.Records);
+        var old = Assert.Single(_writer.Records);
+        Assert.Equal((EndReason.Rst, ConnState.RSTR), (old.EndReason, old.ConnState));
+        Assert.Equal(1, table.Count);
     }
 
     [Fact]
-    public void Update_RandomTrafficWithRemovals_MatchesADictionaryModel()
+    public void Update_RetransmittedSynOnOpenFlow_StaysInTheSameFlow()
     {
-        // Many flows in a small table, ended by idle timeouts while others keep going: the index's
-        // backward-shift deletion must keep every remaining flow findable with its own counters.
-        var table = Table(capacity: 4096);
-        var model = new Dictionary<(int Client, int Server), ulong>();
-        var random = new Random(11);
-        var now = T0;
-        for (var step = 0; step < 60_000; step++)
+        var table = NewTable();
+        table.Update(FromClient(Syn, 60), At(0));
+        table.Update(FromClient(Syn, 60), At(1));
+        table.Update(FromClient(Syn, 60), At(3));
+        table.FlushAll(EndReason.EndOfInput);
+
+        var record = Assert.Single(_writer.Records);
+        Assert.Equal(3UL, record.PacketsSrcToDst);
+        Assert.Equal(1, table.FlowsCreated);
+    }
+
+    [Fact]
+    public void Update_SynAckOnClosingFlow_DoesNotStartANewFlow()
+    {
+        var table = NewTable();
+        Handshake(table);
+        table.Update(FromClient(RstAck), At(1));
+        table.Update(FromServer(SynAck), At(1.5));
+
+        Assert.Empty(_writer.Records);
+        Assert.Equal(1, table.Count);
+    }
+
+    private static byte ParseFlags(string letters)
+    {
+        byte flags = 0;
+        foreach (var letter in letters)
         {
-            now += Second / 100;
-            var client = random.Next(3000);
-            var server = random.Next(3);
-            table.Update(Udp($"10.{client >> 8}.{client & 255}.1", 1000, $"10.200.0.{server}", 53), now);
-            model[(client, server)] = model.GetValueOrDefault((client, server)) + 1;
-            if (step % 1000 == 0)
+            flags |= letter switch
             {
-                table.Expire(now);
-            }
+                'S' => TcpFlagBits.Syn,
+                'A' => TcpFlagBits.Ack,
+                'F' => TcpFlagBits.Fin,
+                'R' => TcpFlagBits.Rst,
+                'P' => TcpFlagBits.Psh,
+                _ => throw new ArgumentException($"Unknown flag letter {letter}.", nameof(letters)),
+            };
         }
 
-        table.FlushAll(EndReason.EndOfInput);
-        var sums = _writer.Records
-            .GroupBy(r => (Client: (int)((r.Source.IPv4 >> 8) & 0xFFFF), Server: (int)(r.Destination.IPv4 & 255)))
-            .ToDictionary(g => g.Key, g => g.Aggregate(0ul, (sum, r) => sum + r.PacketsSrcToDst + r.PacketsDstToSrc));
-        Assert.Equal(model.Count, sums.Count);
-        foreach (var (key, packets) in model)
-        {
-            Assert.Equal(packets, sums[key]);
-        }
-    }
-
-    [Fact]
-    public void BytesPerFlow_IsBoundedAndReported()
-    {
-        var table = Table(capacity: 100_000);
-        Assert.InRange(table.BytesPerFlow, 100, 256);
-        Assert.True(table.MemoryBytes >= table.BytesPerFlow * table.Capacity);
+        return flags;
     }
 }

@@ -1,6 +1,6 @@
 using VtapCollector.Decoding;
 
-namespace VtapCollector.Flows.Tests.Detailed;
+namespace VtapCollector.Flows.Tests;
 
 /// <summary>
 /// Builds <see cref="DecodedPacket"/> values as the decoder reports them (VXLAN over IPv4, ports

@@ -1,6 +1,6 @@
 using VtapCollector.Decoding;
 
-namespace VtapCollector.Flows.Tests.Detailed;
+namespace VtapCollector.Flows.Tests;
 
 public class FlowKeyTests
 {

@@ -4,7 +4,7 @@ using System.Text.Json;
 using VtapCollector.Decoding;
 using VtapCollector.Flows;
 
-namespace VtapCollector.Export.Tests.Detailed;
+namespace VtapCollector.Export.Tests;
 
 /// <summary>Flow records to encode, and the encoder's output as text and as parsed JSON.</summary>
 internal static class Records

@@ -3,7 +3,7 @@ using System.Text.Json;
 using VtapCollector.Decoding;
 using VtapCollector.Flows;
 
-namespace VtapCollector.Export.Tests.Detailed;
+namespace VtapCollector.Export.Tests;
 
 public class JsonLinesRecordWriterTests
 {

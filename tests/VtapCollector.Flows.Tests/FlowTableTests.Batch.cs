@@ -1,8 +1,8 @@
 using System.Numerics;
 using VtapCollector.Decoding;
-using static VtapCollector.Flows.Tests.Detailed.Packets;
+using static VtapCollector.Flows.Tests.Packets;
 
-namespace VtapCollector.Flows.Tests.Detailed;
+namespace VtapCollector.Flows.Tests;
 
 /// <summary><see cref="FlowTable.UpdateBatch"/>, the replay's path, against <see cref="FlowTable.Update"/>.</summary>
 public partial class FlowTableTests

@@ -1,7 +1,7 @@
 using VtapCollector.Decoding;
-using static VtapCollector.Flows.Tests.Detailed.Packets;
+using static VtapCollector.Flows.Tests.Packets;
 
-namespace VtapCollector.Flows.Tests.Detailed;
+namespace VtapCollector.Flows.Tests;
 
 /// <summary>IP fragments: later fragments carry no ports and take those of their first fragment.</summary>
 public partial class FlowTableTests

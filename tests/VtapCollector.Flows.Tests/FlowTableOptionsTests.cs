@@ -1,4 +1,4 @@
-namespace VtapCollector.Flows.Tests.Detailed;
+namespace VtapCollector.Flows.Tests;
 
 public class FlowTableOptionsTests
 {

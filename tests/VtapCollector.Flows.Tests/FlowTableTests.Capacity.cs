@@ -1,7 +1,7 @@
 using VtapCollector.Decoding;
-using static VtapCollector.Flows.Tests.Detailed.Packets;
+using static VtapCollector.Flows.Tests.Packets;
 
-namespace VtapCollector.Flows.Tests.Detailed;
+namespace VtapCollector.Flows.Tests;
 
 /// <summary>Bounds of the table: eviction, flushing, index integrity, memory and allocation.</summary>
 public partial class FlowTableTests
