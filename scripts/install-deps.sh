@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as independent oracles and real peers:
-# tshark/tcpdump decode captures, scapy generates them, iproute2 builds namespaces and tunnels.
+# tshark/tcpdump decode captures, scapy generates them, iproute2 builds namespaces and tunnels,
+# libpcap is the live-capture source, prometheus (server and promtool) scrapes and checks metrics.
 # Idempotent: installs only what is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-packages=(tshark tcpdump python3-scapy iproute2 libpcap0.8)
+packages=(tshark tcpdump python3-scapy iproute2 libpcap0.8 prometheus)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -24,6 +24,7 @@ internal static class Program
             return args[0] switch
             {
                 "replay" => await Replay.ReplayCommand.RunAsync(ReplayOptions.Parse(args), Console.Error).ConfigureAwait(false),
+                "run" => await Service.RunCommand.RunAsync(args, Console.Error).ConfigureAwait(false),
                 "send" => await Send.SendCommand.RunAsync(Send.SendOptions.Parse(args), Console.Error).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'; run 'vtap-collector --help' for the commands."),
             };

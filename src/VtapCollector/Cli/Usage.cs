@@ -6,6 +6,14 @@ internal static class Usage
         vtap-collector: flow records from cloud port-mirror (VXLAN/Geneve) traffic.
 
         Usage:
+          vtap-collector run [--config FILE] [--check] [--Section:Key=value ...]
+                                                          The daemon: receive mirrored traffic (UDP sockets,
+                                                          AF_PACKET or libpcap), write flow records to the
+                                                          configured sinks, serve /metrics, /healthz and
+                                                          /readyz. Configuration: appsettings.json, then
+                                                          /etc/vtap-collector/vtap-collector.json, FILE,
+                                                          VTAP__ environment variables, then the arguments.
+                                                          --check validates the configuration and exits.
           vtap-collector replay [<capture>|-] [options]   Read a pcap/pcapng capture (or stdin with -) and
                                                           write its flow records as JSON Lines. Without a
                                                           capture, replays the bundled sample.
@@ -34,7 +42,7 @@ internal static class Usage
           --loop K                   Send the capture K times (default 1).
           --quiet                    No summary on stderr.
 
-        Exit codes: 0 success, 1 input error (missing or unreadable capture), 2 usage error.
+        Exit codes: 0 success, 1 input or configuration error, 2 usage error.
 
         """;
 }

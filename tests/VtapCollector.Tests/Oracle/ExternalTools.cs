@@ -176,7 +176,7 @@ internal static class ExternalTools
         return new ToolResult(process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
     }
 
-    private static string? FindOnPath(string name)
+    public static string? FindOnPath(string name)
     {
         var directories = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)

@@ -1,0 +1,339 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using VtapCollector.Service.Metrics;
+
+namespace VtapCollector.Service;
+
+/// <summary>
+/// Runs the <see cref="CollectorPipeline"/> inside the host: starts it (sources opened, or one clear
+/// error), tells systemd it is ready once the metrics endpoint listens too, keeps the watchdog fed
+/// while every thread makes progress, reports status and rising drops every few seconds, reloads the
+/// allow-list on SIGHUP or a changed file, and on stop ends every flow and flushes the sinks.
+/// </summary>
+internal sealed class CollectorService : IHostedService, IDisposable
+{
+    private const int StatusIntervalSeconds = 10;
+
+    /// <summary>A warning about the same kind of drop at most this often.</summary>
+    private const long WarningIntervalMilliseconds = 60_000;
+
+    private readonly CollectorPipeline _pipeline;
+    private readonly IConfigurationRoot _configuration;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly SystemdNotifier _systemd;
+    private readonly ReloadCounters _reloads;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Dictionary<string, long> _lastWarning = [];
+    private readonly Dictionary<string, long> _previous = [];
+    private readonly HashSet<string> _unhealthySinks = [];
+    private IDisposable? _reloadRegistration;
+    private PosixSignalRegistration? _sighup;
+    private Task _background = Task.CompletedTask;
+    private volatile bool _started;
+    private int _stopRequested;
+
+    public CollectorService(
+        CollectorPipeline pipeline,
+        IConfigurationRoot configuration,
+        IHostApplicationLifetime lifetime,
+        SystemdNotifier systemd,
+        ReloadCounters reloads,
+        ILogger<CollectorService> logger)
+    {
+        _pipeline = pipeline;
+        _configuration = configuration;
+        _lifetime = lifetime;
+        _systemd = systemd;
+        _reloads = reloads;
+        _logger = logger;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _pipeline.Start();
+        _started = true;
+        var settings = _pipeline.Settings;
+        var sources = DescribeSources();
+        var sinks = string.Join(", ", _pipeline.Exporter!.Sinks.Select(s => s.Sink.Name));
+        var capacity = _pipeline.Workers.Sum(w => (long)w.Table.Capacity);
+        var memory = _pipeline.Workers.Sum(w => w.Table.MemoryBytes) / (1024 * 1024);
+        Log.Started(_logger, sources, _pipeline.Workers.Count, capacity, memory, sinks, settings.MetricsListen.ToString());
+        if (settings.AllowList.AnySource)
+        {
+            Log.AllowListOpen(_logger, sources);
+        }
+        else
+        {
+            Log.AllowListInForce(_logger, settings.AllowList.Describe());
+        }
+
+        var udp = _pipeline.Receivers.Where(r => r.Counters.Source == "udp").Select(r => r.Counters.ReceiveBufferBytes).DefaultIfEmpty(long.MaxValue).Min();
+        if (udp < settings.Raw.Sources.Udp.ReceiveBufferBytes)
+        {
+            Log.ReceiveBufferSmall(_logger, udp, settings.Raw.Sources.Udp.ReceiveBufferBytes);
+        }
+
+        _reloadRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, Reload);
+        _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            // SIGHUP reloads instead of ending the process (its default action).
+            context.Cancel = true;
+            _configuration.Reload();
+        });
+
+        _lifetime.ApplicationStarted.Register(() =>
+        {
+            _systemd.Ready();
+            _systemd.Status($"Collecting from {sources}");
+        });
+        _background = Task.Run(() => MonitorAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Called by the host, and again by the command after the host ends (for a stop that came
+        // while the host was starting): only the first call after a start does the work.
+        if (!_started || Interlocked.Exchange(ref _stopRequested, 1) == 1)
+        {
+            return;
+        }
+
+        _systemd.Stopping();
+        _systemd.Status("Stopping: ending every flow and flushing the sinks");
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _background.ConfigureAwait(false);
+        Log.Stopping(_logger, _pipeline.Workers.Sum(w => (long)w.Table.Count));
+        var timeout = _pipeline.Settings.Raw.Pipeline.ShutdownTimeoutSeconds;
+        var finished = await Task.Run(() => _pipeline.Stop(TimeSpan.FromSeconds(timeout)), CancellationToken.None).ConfigureAwait(false);
+        if (finished)
+        {
+            Log.Stopped(_logger, _pipeline.Exporter?.Sinks.Sum(s => s.Updates + s.Ends) ?? 0);
+        }
+        else
+        {
+            Log.StopTimedOut(_logger, timeout);
+            Environment.ExitCode = 1;
+        }
+    }
+
+    public void Dispose()
+    {
+        _sighup?.Dispose();
+        _reloadRegistration?.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>The health endpoints' view: null when healthy, else why not.</summary>
+    public string? Liveness()
+    {
+        if (_pipeline.Failure is not null)
+        {
+            return "a collector thread failed";
+        }
+
+        return StalledThread(TimeSpan.FromSeconds(10)) is { } stalled ? $"thread {stalled} has made no progress for 10 s" : null;
+    }
+
+    /// <summary>Null when ready for traffic (receiving, every sink healthy), else why not.</summary>
+    public string? Readiness()
+    {
+        if (Liveness() is { } notAlive)
+        {
+            return notAlive;
+        }
+
+        if (_pipeline.Exporter is null)
+        {
+            return "starting";
+        }
+
+        foreach (var sink in _pipeline.Exporter.Sinks)
+        {
+            if (!sink.Sink.IsHealthy)
+            {
+                return $"sink {sink.Sink.Name} cannot deliver";
+            }
+        }
+
+        var maxIdle = _pipeline.Settings.Raw.Metrics.ReadyMaxIdleSeconds;
+        if (maxIdle > 0)
+        {
+            var last = _pipeline.Workers.Max(w => Volatile.Read(ref w.Counters.LastPacketNanos));
+            if (last == 0 || Clock.NowNanos() - last > maxIdle * 1_000_000_000L)
+            {
+                return $"no packet received for {maxIdle} s";
+            }
+        }
+
+        return null;
+    }
+
+    private string DescribeSources() =>
+        string.Join(", ", _pipeline.UdpEndPoints.Select(e => $"udp {e}").Concat(
+            _pipeline.Receivers.Where(r => r.Counters.Source != "udp").Select(r => r.Counters.Source).Distinct()))
+        + $" ({_pipeline.Receivers.Count} receiving threads)";
+
+    private string? StalledThread(TimeSpan limit)
+    {
+        var oldest = Environment.TickCount64 - (long)limit.TotalMilliseconds;
+        foreach (var receiver in _pipeline.Receivers)
+        {
+            if (Volatile.Read(ref receiver.Counters.Heartbeat) < oldest)
+            {
+                return receiver.Name;
+            }
+        }
+
+        foreach (var worker in _pipeline.Workers)
+        {
+            if (Volatile.Read(ref worker.Counters.Heartbeat) < oldest)
+            {
+                return $"vtap-flows-{worker.Index}";
+            }
+        }
+
+        return _pipeline.Exporter is { } exporter && Volatile.Read(ref exporter.Heartbeat) < oldest ? "vtap-exporter" : null;
+    }
+
+    private async Task MonitorAsync(CancellationToken stopping)
+    {
+        var watchdog = _systemd.WatchdogInterval;
+        var tick = watchdog is { } interval ? TimeSpan.FromTicks(Math.Min(interval.Ticks / 2, TimeSpan.TicksPerSecond)) : TimeSpan.FromSeconds(1);
+        var nextStatus = Environment.TickCount64 + (StatusIntervalSeconds * 1000);
+        using var timer = new PeriodicTimer(tick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                if (_pipeline.Failure is { } failure)
+                {
+                    Log.ThreadFailed(_logger, failure);
+                    Environment.ExitCode = 1;
+                    _lifetime.StopApplication();
+                    return;
+                }
+
+                // Keep-alives only while every thread turns its loop: a wedged thread gets us restarted.
+                if (watchdog is { } limit && StalledThread(limit) is null)
+                {
+                    _systemd.Watchdog();
+                }
+
+                if (Environment.TickCount64 >= nextStatus)
+                {
+                    nextStatus += StatusIntervalSeconds * 1000;
+                    ReportStatus();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private void ReportStatus()
+    {
+        var receivers = _pipeline.Receivers;
+        var packets = Delta("packets", receivers.Sum(r => Volatile.Read(ref r.Counters.Packets)));
+        var kernelDrops = Delta("kernel", receivers.Sum(r => Volatile.Read(ref r.Counters.KernelDrops)));
+        var dispatchDrops = Delta("dispatch", receivers.Sum(r => Volatile.Read(ref r.Counters.DispatchDropped)));
+        var queueDrops = Delta("records", _pipeline.Workers.Sum(w => Volatile.Read(ref w.Counters.RecordQueueDropped)));
+        var sinkDrops = Delta("sinks", _pipeline.Exporter?.Sinks.Sum(s => Volatile.Read(ref s.Dropped)) ?? 0);
+        var flows = _pipeline.Workers.Sum(w => (long)w.Table.Count);
+        _systemd.Status(string.Create(CultureInfo.InvariantCulture,
+            $"{packets / StatusIntervalSeconds} packets/s, {flows} active flows, drops in {StatusIntervalSeconds} s: kernel {kernelDrops}, dispatch {dispatchDrops}, records {queueDrops + sinkDrops}"));
+
+        if (kernelDrops > 0 && MayWarn("kernel"))
+        {
+            Log.KernelDrops(_logger, kernelDrops, StatusIntervalSeconds);
+        }
+
+        if (dispatchDrops > 0 && MayWarn("dispatch"))
+        {
+            Log.DispatchDropped(_logger, dispatchDrops, StatusIntervalSeconds);
+        }
+
+        if (queueDrops > 0 && MayWarn("records"))
+        {
+            Log.RecordsDropped(_logger, queueDrops, StatusIntervalSeconds, "the exporter's queue was full");
+        }
+
+        if (sinkDrops > 0 && MayWarn("sinks"))
+        {
+            Log.RecordsDropped(_logger, sinkDrops, StatusIntervalSeconds, "a sink could not accept them");
+        }
+
+        foreach (var sink in _pipeline.Exporter?.Sinks ?? [])
+        {
+            var name = sink.Sink.Name;
+            if (!sink.Sink.IsHealthy && _unhealthySinks.Add(name))
+            {
+                Log.SinkUnhealthy(_logger, name);
+            }
+            else if (sink.Sink.IsHealthy && _unhealthySinks.Remove(name))
+            {
+                Log.SinkRecovered(_logger, name);
+            }
+        }
+    }
+
+    private long Delta(string key, long total)
+    {
+        var delta = total - _previous.GetValueOrDefault(key);
+        _previous[key] = total;
+        return delta;
+    }
+
+    private bool MayWarn(string key)
+    {
+        var now = Environment.TickCount64;
+        if (_lastWarning.TryGetValue(key, out var last) && now - last < WarningIntervalMilliseconds)
+        {
+            return false;
+        }
+
+        _lastWarning[key] = now;
+        return true;
+    }
+
+    private void Reload()
+    {
+        var settings = SettingsLoader.TryLoad(_configuration, out var error);
+        if (settings is null)
+        {
+            Interlocked.Increment(ref _reloads.Failed);
+            Log.ReloadRejected(_logger, error!);
+            return;
+        }
+
+        _pipeline.AllowList.Current = settings.AllowList;
+        Interlocked.Increment(ref _reloads.Succeeded);
+        Log.Reloaded(_logger, settings.AllowList.Describe());
+        if (WithoutAllowList(settings.Raw) != WithoutAllowList(_pipeline.Settings.Raw))
+        {
+            Log.ReloadNeedsRestart(_logger);
+        }
+    }
+
+    private static string WithoutAllowList(CollectorSettings raw)
+    {
+        var allowList = raw.AllowList;
+        raw.AllowList = new AllowListSettings();
+        try
+        {
+            return JsonSerializer.Serialize(raw);
+        }
+        finally
+        {
+            raw.AllowList = allowList;
+        }
+    }
+}

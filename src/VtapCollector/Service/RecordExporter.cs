@@ -1,0 +1,144 @@
+using VtapCollector.Export;
+using VtapCollector.Export.Sinks;
+using VtapCollector.Flows;
+
+namespace VtapCollector.Service;
+
+/// <summary>Records one sink took or refused, by the exporter's thread; read by the scrape.</summary>
+internal sealed class SinkCounters(IRecordSink sink)
+{
+    public IRecordSink Sink { get; } = sink;
+    public long Updates;
+    public long Ends;
+    public long Dropped;
+}
+
+/// <summary>
+/// The exporter thread: takes records from every worker's queue, encodes each once as a JSON line
+/// (off the packet path), and hands it to every sink. Sinks are flushed once a second, and at the
+/// end, after the workers have queued their last (shutdown) records.
+/// </summary>
+internal sealed class RecordExporter
+{
+    private const long FlushIntervalMilliseconds = 1000;
+
+    private readonly FlowWorker[] _workers;
+    private readonly byte[] _line = new byte[FlowRecordJsonEncoder.MaxRecordLength];
+    private readonly Thread _thread;
+    private volatile bool _done;
+
+    public RecordExporter(FlowWorker[] workers, IReadOnlyList<IRecordSink> sinks)
+    {
+        _workers = workers;
+        Sinks = sinks.Select(s => new SinkCounters(s)).ToArray();
+        _thread = new Thread(Run) { Name = "vtap-exporter", IsBackground = true };
+    }
+
+    public SinkCounters[] Sinks { get; }
+
+    public long Heartbeat = Environment.TickCount64;
+
+    /// <summary>True once every worker finished and its last record reached the sinks.</summary>
+    public bool IsDone => _done;
+
+    public Exception? Failure { get; private set; }
+
+    public void Start() => _thread.Start();
+
+    public bool Join(TimeSpan timeout) => _thread.Join(timeout);
+
+    private void Run()
+    {
+        try
+        {
+            var lastFlush = Environment.TickCount64;
+            var unflushed = false;
+            while (true)
+            {
+                var allDone = true;
+                foreach (var worker in _workers)
+                {
+                    allDone &= worker.IsDone;
+                }
+
+                var exported = 0;
+                foreach (var worker in _workers)
+                {
+                    exported += Drain(worker.Records);
+                }
+
+                unflushed |= exported > 0;
+                var now = Environment.TickCount64;
+                Volatile.Write(ref Heartbeat, now);
+                if (unflushed && now - lastFlush >= FlushIntervalMilliseconds)
+                {
+                    FlushSinks();
+                    lastFlush = now;
+                    unflushed = false;
+                }
+
+                if (exported == 0)
+                {
+                    // Every worker had finished before this pass emptied their queues: nothing more can come.
+                    if (allDone)
+                    {
+                        break;
+                    }
+
+                    Thread.Sleep(2);
+                }
+            }
+
+            FlushSinks();
+        }
+        catch (Exception error)
+        {
+            Failure = error;
+        }
+        finally
+        {
+            _done = true;
+        }
+    }
+
+    private int Drain(SpscQueue<FlowRecord> records)
+    {
+        var available = records.Available(out var first);
+        for (var i = 0; i < available; i++)
+        {
+            ref readonly var record = ref records[records.Next(first, i)];
+            var length = FlowRecordJsonEncoder.Encode(record, _line);
+            ReadOnlySpan<byte> line = _line.AsSpan(0, length);
+            foreach (var sink in Sinks)
+            {
+                if (!sink.Sink.Write(record, line))
+                {
+                    sink.Dropped++;
+                }
+                else if (record.Type == FlowRecordType.End)
+                {
+                    sink.Ends++;
+                }
+                else
+                {
+                    sink.Updates++;
+                }
+            }
+        }
+
+        if (available > 0)
+        {
+            records.Release(available);
+        }
+
+        return available;
+    }
+
+    private void FlushSinks()
+    {
+        foreach (var sink in Sinks)
+        {
+            sink.Sink.Flush();
+        }
+    }
+}

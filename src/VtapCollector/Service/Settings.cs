@@ -1,0 +1,208 @@
+namespace VtapCollector.Service;
+
+/// <summary>
+/// Every setting of <c>vtap-collector run</c>, one class per configuration section. Property names
+/// are the configuration keys (<c>Sources:Udp:Listen</c>, <c>VTAP__SOURCES__UDP__LISTEN__0</c>);
+/// the README's configuration table lists the same keys and defaults.
+/// </summary>
+internal sealed class CollectorSettings
+{
+    public SourcesSettings Sources { get; set; } = new();
+    public AllowListSettings AllowList { get; set; } = new();
+    public DecoderSettings Decoder { get; set; } = new();
+    public FlowSettings Flows { get; set; } = new();
+    public PipelineSettings Pipeline { get; set; } = new();
+    public SinksSettings Sinks { get; set; } = new();
+    public MetricsSettings Metrics { get; set; } = new();
+}
+
+/// <summary>Where mirrored traffic comes from. Several sources may run at once.</summary>
+internal sealed class SourcesSettings
+{
+    public UdpSourceSettings Udp { get; set; } = new();
+    public AfPacketSourceSettings AfPacket { get; set; } = new();
+    public PcapSourceSettings Pcap { get; set; } = new();
+}
+
+/// <summary>UDP sockets: the default source, needs no privileges.</summary>
+internal sealed class UdpSourceSettings
+{
+    /// <summary>Receive on UDP sockets. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Addresses to listen on, <c>ADDRESS:PORT</c>. Default <c>0.0.0.0:4789</c>. A port listed in <c>Decoder:GenevePorts</c> is read as Geneve, any other as VXLAN.</summary>
+    public List<string> Listen { get; set; } = [];
+
+    /// <summary>Sockets per address sharing the port with SO_REUSEPORT, each read by its own thread. 0: one per core. Default 0.</summary>
+    public int Sockets { get; set; }
+
+    /// <summary>Receive buffer per socket (SO_RCVBUF, forced past net.core.rmem_max with CAP_NET_ADMIN). Default 33554432 (32 MiB).</summary>
+    public int ReceiveBufferBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Datagrams per recvmmsg call. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Largest datagram kept whole; longer ones are cut and counted. Default 9216.</summary>
+    public int MaxDatagramBytes { get; set; } = 9216;
+}
+
+/// <summary>AF_PACKET TPACKET_V3 ring on a dedicated NIC: sees outer headers and traffic to any address; needs CAP_NET_RAW.</summary>
+internal sealed class AfPacketSourceSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The interface to capture on (required when enabled).</summary>
+    public string Interface { get; set; } = "";
+
+    /// <summary>Rings (threads) joined in one fanout group. 0: one per core. Default 0.</summary>
+    public int Rings { get; set; }
+
+    /// <summary>Ring block size in bytes (a multiple of the page size). Default 4194304 (4 MiB).</summary>
+    public int BlockSizeBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Blocks per ring. Default 16 (64 MiB per ring).</summary>
+    public int BlockCount { get; set; } = 16;
+
+    /// <summary>Put the interface in promiscuous mode (for a SPAN port whose copies are not addressed to this host). Default false.</summary>
+    public bool Promiscuous { get; set; }
+}
+
+/// <summary>libpcap live capture: the portable alternative to AF_PACKET; needs CAP_NET_RAW.</summary>
+internal sealed class PcapSourceSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The interface to capture on (required when enabled).</summary>
+    public string Interface { get; set; } = "";
+
+    /// <summary>BPF filter. Empty: UDP to the configured VXLAN and Geneve ports.</summary>
+    public string Filter { get; set; } = "";
+
+    /// <summary>Kernel buffer in bytes. Default 67108864 (64 MiB).</summary>
+    public int BufferSizeBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Default false.</summary>
+    public bool Promiscuous { get; set; }
+}
+
+/// <summary>Which mirror sources and VNIs are accepted; everything else is dropped and counted.</summary>
+internal sealed class AllowListSettings
+{
+    /// <summary>Outer (mirror) source addresses accepted, as CIDRs (<c>10.1.0.0/16</c>, <c>fd00::/8</c>, or a bare address). Empty: any source (with a warning at start). Reloadable.</summary>
+    public List<string> SourceCidrs { get; set; } = [];
+
+    /// <summary>VNIs accepted. Empty: any VNI. Reloadable.</summary>
+    public List<uint> Vnis { get; set; } = [];
+}
+
+/// <summary>How tunnels are recognised.</summary>
+internal sealed class DecoderSettings
+{
+    /// <summary>UDP ports decapsulated as VXLAN. Default 4789 and 8472.</summary>
+    public List<ushort> VxlanPorts { get; set; } = [];
+
+    /// <summary>UDP ports decapsulated as Geneve. Default 6081.</summary>
+    public List<ushort> GenevePorts { get; set; } = [];
+}
+
+/// <summary>Flow aggregation.</summary>
+internal sealed class FlowSettings
+{
+    /// <summary>Flows held at once over all workers (memory is reserved at start, about 190 bytes a flow). Default 1000000.</summary>
+    public int Capacity { get; set; } = 1_000_000;
+
+    /// <summary>Seconds between update records of a long flow. Default 60.</summary>
+    public int ActiveTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Seconds after which an idle UDP, ICMP or other flow ends. Default 60.</summary>
+    public int IdleTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Seconds after which an idle TCP flow ends. Default 300.</summary>
+    public int TcpIdleTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Seconds a TCP flow lingers after FIN or RST so the last ACKs count. Default 5.</summary>
+    public int TcpClosingTimeoutSeconds { get; set; } = 5;
+}
+
+/// <summary>What to do when a hand-off queue between threads is full.</summary>
+internal enum OverflowPolicy
+{
+    /// <summary>The producer waits for room: nothing is dropped here; upstream buffers (the kernel's) absorb or drop, and count.</summary>
+    Block,
+
+    /// <summary>The item that does not fit is dropped and counted.</summary>
+    DropNewest,
+}
+
+/// <summary>Threads and the queues between them.</summary>
+internal sealed class PipelineSettings
+{
+    /// <summary>Flow workers, each with its own flow table. 0: half the cores, at least 1. Default 0.</summary>
+    public int Workers { get; set; }
+
+    /// <summary>Packets each receiver can queue for each worker (a power of two). Default 16384.</summary>
+    public int DispatchQueueCapacity { get; set; } = 16384;
+
+    /// <summary>When a worker's queue is full: Block (the receiver waits; the kernel buffer absorbs) or DropNewest. Default DropNewest.</summary>
+    public OverflowPolicy DispatchOverflow { get; set; } = OverflowPolicy.DropNewest;
+
+    /// <summary>Records each worker can queue for the exporter (a power of two). Default 65536.</summary>
+    public int RecordQueueCapacity { get; set; } = 65536;
+
+    /// <summary>When the record queue is full: Block (the worker waits) or DropNewest. Default Block.</summary>
+    public OverflowPolicy RecordOverflow { get; set; } = OverflowPolicy.Block;
+
+    /// <summary>Seconds allowed at shutdown to emit every active flow and flush the sinks. Default 20.</summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 20;
+}
+
+/// <summary>Where records go.</summary>
+internal sealed class SinksSettings
+{
+    public StdoutSinkSettings Stdout { get; set; } = new();
+    public FileSinkSettings File { get; set; } = new();
+}
+
+/// <summary>JSON Lines on standard output.</summary>
+internal sealed class StdoutSinkSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+}
+
+/// <summary>JSON Lines in rotating files.</summary>
+internal sealed class FileSinkSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The active file. Default /var/lib/vtap-collector/flows.jsonl.</summary>
+    public string Path { get; set; } = "/var/lib/vtap-collector/flows.jsonl";
+
+    /// <summary>Rotate before the file would exceed this size. Default 104857600 (100 MiB).</summary>
+    public long MaxFileBytes { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Rotate at least this often, in seconds; 0: by size only. Default 3600.</summary>
+    public int RotateIntervalSeconds { get; set; } = 3600;
+
+    /// <summary>Rotated files plus the active one are kept under this total; the oldest go first. Default 1073741824 (1 GiB).</summary>
+    public long MaxTotalBytes { get; set; } = 1024L * 1024 * 1024;
+}
+
+/// <summary>The Prometheus endpoint and its label bounds.</summary>
+internal sealed class MetricsSettings
+{
+    /// <summary>Where <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c> are served, <c>ADDRESS:PORT</c>. Default 127.0.0.1:9464.</summary>
+    public string Listen { get; set; } = "127.0.0.1:9464";
+
+    /// <summary>VNIs counted under their own label; later ones share <c>vni="other"</c>. Default 256.</summary>
+    public int MaxVniLabels { get; set; } = 256;
+
+    /// <summary>Mirror sources counted under their own label; later ones share <c>tunnel_source="other"</c>. Default 256.</summary>
+    public int MaxTunnelSourceLabels { get; set; } = 256;
+
+    /// <summary>Seconds without a received packet after which <c>/readyz</c> reports not receiving; 0: never. Default 0.</summary>
+    public int ReadyMaxIdleSeconds { get; set; }
+}
