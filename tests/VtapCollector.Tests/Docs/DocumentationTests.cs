@@ -32,6 +32,48 @@ public partial class DocumentationTests
         Assert.Equal(accepted, documented);
     }
 
+    [Fact]
+    public void Readme_ConfigurationTable_ListsEveryKeyOfTheSettingsClasses()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md"));
+        var documented = ConfigurationKeyRow().Matches(readme).Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal).ToList();
+        var keys = SettingKeys(typeof(VtapCollector.Service.CollectorSettings), "").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(keys, documented);
+    }
+
+    [Fact]
+    public void Readme_MetricsTable_ListsExactlyTheServedMetrics()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md"));
+        var documented = MetricsRow().Matches(readme)
+            .SelectMany(m => MetricName().Matches(m.Groups[1].Value).Select(n => n.Groups[1].Value))
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(ServedMetrics.Names, documented);
+    }
+
+    /// <summary>Leaf configuration keys (<c>Section:Sub:Key</c>) of a settings class, by reflection.</summary>
+    private static IEnumerable<string> SettingKeys(Type type, string prefix)
+    {
+        foreach (var property in type.GetProperties())
+        {
+            var key = prefix + property.Name;
+            var nested = property.PropertyType.IsClass && property.PropertyType != typeof(string) && !property.PropertyType.IsGenericType;
+            foreach (var leaf in nested ? SettingKeys(property.PropertyType, key + ":") : [key])
+            {
+                yield return leaf;
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^\| `((?:Sources|AllowList|Decoder|Flows|Pipeline|Sinks|Metrics):[A-Za-z:]+)` \|", RegexOptions.Multiline)]
+    private static partial Regex ConfigurationKeyRow();
+
+    [GeneratedRegex(@"^\| ((?:`(?:vtap|process|dotnet)_[a-z0-9_]+`(?:, )?)+) \|", RegexOptions.Multiline)]
+    private static partial Regex MetricsRow();
+
+    [GeneratedRegex(@"`([a-z0-9_]+)`")]
+    private static partial Regex MetricName();
+
     [GeneratedRegex(@"^\| `(--[a-z-]+)", RegexOptions.Multiline)]
     private static partial Regex OptionInTableRow();
 

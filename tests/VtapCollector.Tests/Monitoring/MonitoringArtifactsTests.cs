@@ -17,40 +17,8 @@ public partial class MonitoringArtifactsTests
     /// The metric names the daemon serves: the contract the dashboard and the rules are written
     /// against. Kept as one list so it can be replaced by the list the daemon actually serves.
     /// </summary>
-    private static readonly string[] ServedMetricNames =
-    [
-        "vtap_build_info",
-        "vtap_received_packets_total",
-        "vtap_received_bytes_total",
-        "vtap_kernel_drops_total",
-        "vtap_receive_truncated_total",
-        "vtap_rejected_packets_total",
-        "vtap_dispatch_dropped_packets_total",
-        "vtap_tunnel_source_packets_total",
-        "vtap_vni_packets_total",
-        "vtap_vni_bytes_total",
-        "vtap_flows_active",
-        "vtap_flow_table_capacity",
-        "vtap_flows_created_total",
-        "vtap_flow_evictions_total",
-        "vtap_records_total",
-        "vtap_record_queue_dropped_total",
-        "vtap_sink_records_dropped_total",
-        "vtap_sink_healthy",
-        "vtap_queue_depth",
-        "vtap_queue_capacity",
-        "vtap_processing_lag_seconds",
-        "vtap_last_packet_timestamp_seconds",
-        "vtap_workers",
-        "vtap_receive_buffer_bytes",
-        "vtap_config_reloads_total",
-        "process_cpu_seconds_total",
-        "process_resident_memory_bytes",
-        "process_start_time_seconds",
-        "process_open_fds",
-        "dotnet_gc_collections_total",
-        "dotnet_gc_heap_size_bytes",
-    ];
+    /// <summary>The metric names the daemon serves, read from its metrics code (the README table is checked against the same list).</summary>
+    private static readonly IReadOnlyList<string> ServedMetricNames = Docs.ServedMetrics.Names;
 
     /// <summary>The alerts operations asked for; the rules file may add more, never drop these.</summary>
     private static readonly string[] RequiredAlerts =
@@ -80,19 +48,7 @@ public partial class MonitoringArtifactsTests
 
     private static string DashboardFile => Path.Combine(MonitoringDirectory, "grafana", "vtap-collector.json");
 
-    /// <summary>promtool (Debian package prometheus), or a failure that says how to install it.</summary>
-    private static string Promtool
-    {
-        get
-        {
-            var directories = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-                .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-                .Concat(["/usr/bin", "/usr/local/bin"]);
-            return directories.Select(directory => Path.Combine(directory, "promtool")).FirstOrDefault(File.Exists) ??
-                throw new InvalidOperationException(
-                    "promtool is not installed: run scripts/install-deps.sh (it installs the Debian package 'prometheus', which provides promtool).");
-        }
-    }
+    private static string Promtool => Run.Promtool.PromtoolPath;
 
     [Fact]
     public void Promtool_CheckRules_AcceptsTheAlertRules() => AssertPromtoolSucceeds("check", "rules", RulesFile);
