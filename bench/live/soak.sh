@@ -13,18 +13,21 @@ dotnet "$dll" run --Sources:Udp:Listen:0="127.0.0.1:$udp" --Sinks:Stdout:Enabled
   --Metrics:Listen="127.0.0.1:$metrics" --Flows:Capacity=200000 >/dev/null 2>/tmp/vtap-soak-daemon.log &
 daemon=$!
 trap 'kill "$daemon" "$sender" 2>/dev/null || true' EXIT
-metric() { curl -s "http://127.0.0.1:$metrics/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# One scrape per sample (a scrape allocates a little: its text), read field by field.
+metric() { awk -v m="$1" '$1 == m { print $2 }' <<<"$page"; }
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$metrics/readyz" >/dev/null && break; sleep 0.1; done
 loops=$(( rate * duration / 44 + 1 ))
 dotnet "$dll" send src/VtapCollector/Samples/sample-vxlan.pcap --to "127.0.0.1:$udp" --pps "$rate" --loop "$loops" --quiet &
 sender=$!
-printf '%6s %12s %10s %10s %6s %6s %6s %8s %10s\n' t_s received rss_MiB heap_MiB gen0 gen1 gen2 flows drops
+printf '%6s %12s %10s %10s %12s %6s %6s %6s %8s %10s\n' t_s received rss_MiB heap_MiB alloc_MiB gen0 gen1 gen2 flows drops
 for t in $(seq 0 30 "$duration"); do
   [ "$t" -gt 0 ] && sleep 30
-  printf '%6d %12.0f %10.1f %10.1f %6s %6s %6s %8s %10s\n' "$t" \
+  page=$(curl -s "http://127.0.0.1:$metrics/metrics")
+  printf '%6d %12.0f %10.1f %10.1f %12.1f %6s %6s %6s %8s %10s\n' "$t" \
     "$(metric 'vtap_received_packets_total{source="udp"}')" \
     "$(awk -v b="$(metric process_resident_memory_bytes)" 'BEGIN{print b/1048576}')" \
     "$(awk -v b="$(metric dotnet_gc_heap_size_bytes)" 'BEGIN{print b/1048576}')" \
+    "$(awk -v b="$(metric dotnet_gc_allocated_bytes_total)" 'BEGIN{print b/1048576}')" \
     "$(metric 'dotnet_gc_collections_total{generation="0"}')" \
     "$(metric 'dotnet_gc_collections_total{generation="1"}')" \
     "$(metric 'dotnet_gc_collections_total{generation="2"}')" \

@@ -177,6 +177,7 @@ internal sealed class CollectorMetrics(CollectorPipeline pipeline, ReloadCounter
         }
 
         Single(w, "dotnet_gc_heap_size_bytes", "gauge", "Managed heap size after the last collection.", GC.GetGCMemoryInfo().HeapSizeBytes);
+        Single(w, "dotnet_gc_allocated_bytes_total", "counter", "Bytes allocated on the managed heap since start (flat under traffic: nothing is allocated per packet).", GC.GetTotalAllocatedBytes(precise: false));
     }
 }
 
