@@ -97,8 +97,11 @@ public sealed unsafe class AfPacketSource : IDisposable
             AttachFilter(descriptor, TunnelPortFilter.Build(options.Ports));
 
             // Linux 4.20 and later drop outgoing frames in the kernel; older ones deliver them
-            // marked PACKET_OUTGOING, and the source skips them itself.
-            _skipOutgoingInUserSpace = !TrySetPacketOption(descriptor, PacketSocketInterop.PacketIgnoreOutgoing, 1);
+            // marked PACKET_OUTGOING, and the source skips them itself. So does a fanout member:
+            // the kernel delivers to a fanout group through the group's own hook, which does not
+            // carry the member's PACKET_IGNORE_OUTGOING (seen on lo: every frame came twice).
+            var ignoredInKernel = TrySetPacketOption(descriptor, PacketSocketInterop.PacketIgnoreOutgoing, 1);
+            _skipOutgoingInUserSpace = !ignoredInKernel || options.FanoutGroup is not null;
             _ring = MapRing(descriptor, options);
             Bind(descriptor);
             if (options.FanoutGroup is { } group)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using VtapCollector.Capture;
+using VtapCollector.Capture.Live;
 using VtapCollector.Cli;
 using VtapCollector.Export.Sinks;
 using VtapCollector.Service.Metrics;
@@ -72,7 +73,7 @@ internal static class RunCommand
         {
             // SIGTERM arrived while the host was still starting: a clean stop, not a failure.
         }
-        catch (Exception failure) when (failure is UdpSocketException or IOException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"vtap-collector: {Describe(failure, settings)}").ConfigureAwait(false);
             exitCode = 1;
@@ -195,7 +196,7 @@ internal static class RunCommand
 
     private static string Describe(Exception failure, ValidatedSettings settings) => failure switch
     {
-        UdpSocketException udp => udp.Message,
+        UdpSocketException or LiveCaptureException => failure.Message,
         IOException io when io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) =>
             $"Cannot serve metrics on {settings.MetricsListen}: the address is already in use; set Metrics:Listen to a free ADDRESS:PORT.",
         IOException io when io.Message.Contains("Failed to bind", StringComparison.OrdinalIgnoreCase) =>

@@ -58,11 +58,11 @@ internal sealed class AfPacketSourceSettings
     /// <summary>Rings (threads) joined in one fanout group. 0: one per core. Default 0.</summary>
     public int Rings { get; set; }
 
-    /// <summary>Ring block size in bytes (a multiple of the page size). Default 4194304 (4 MiB).</summary>
-    public int BlockSizeBytes { get; set; } = 4 * 1024 * 1024;
+    /// <summary>Ring block size in bytes (a multiple of the page size). Default 1048576 (1 MiB).</summary>
+    public int BlockSizeBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Blocks per ring. Default 16 (64 MiB per ring).</summary>
-    public int BlockCount { get; set; } = 16;
+    /// <summary>Blocks per ring. Default 64 (64 MiB per ring).</summary>
+    public int BlockCount { get; set; } = 64;
 
     /// <summary>Put the interface in promiscuous mode (for a SPAN port whose copies are not addressed to this host). Default false.</summary>
     public bool Promiscuous { get; set; }
@@ -80,8 +80,8 @@ internal sealed class PcapSourceSettings
     /// <summary>BPF filter. Empty: UDP to the configured VXLAN and Geneve ports.</summary>
     public string Filter { get; set; } = "";
 
-    /// <summary>Kernel buffer in bytes. Default 67108864 (64 MiB).</summary>
-    public int BufferSizeBytes { get; set; } = 64 * 1024 * 1024;
+    /// <summary>Kernel buffer in bytes. Default 33554432 (32 MiB).</summary>
+    public int BufferSizeBytes { get; set; } = 32 * 1024 * 1024;
 
     /// <summary>Default false.</summary>
     public bool Promiscuous { get; set; }

@@ -133,6 +133,16 @@ internal static class SettingsLoader
             return "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1).";
         }
 
+        if (sources.AfPacket.Enabled && new Capture.Live.AfPacketSourceOptions
+            {
+                Interface = sources.AfPacket.Interface,
+                BlockSizeBytes = sources.AfPacket.BlockSizeBytes,
+                BlockCount = sources.AfPacket.BlockCount,
+            }.Validate() is { } ringError)
+        {
+            return "Sources:AfPacket: " + ringError;
+        }
+
         if (sources.AfPacket.Rings is < 0 or > 64)
         {
             return $"Sources:AfPacket:Rings must be between 0 (one per core) and 64 (was {sources.AfPacket.Rings}).";

@@ -240,18 +240,63 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         Assert.Equal(0, daemon.Terminate(Wait));
     }
 
-    /// <summary>Sends a capture once with <c>vtap-collector send</c> and waits until the daemon counted <paramref name="expectedTotal"/> datagrams in all.</summary>
-    internal static void SendAndWait(DaemonProcess daemon, string capture, long expectedTotal)
+    [Theory]
+    [InlineData("AfPacket", "af_packet", ", \"Rings\": 2")]
+    [InlineData("Pcap", "pcap", "")]
+    public void Capture_source_on_loopback_gives_tsharks_flows(string section, string label, string extra)
     {
-        SendOnce(daemon, capture);
-        Assert.True(
-            DaemonProcess.WaitFor(() => daemon.Metric("vtap_received_packets_total{source=\"udp\"}") >= expectedTotal && daemon.Metric("vtap_queue_depth{queue=\"dispatch\"}") == 0, Wait),
-            $"the daemon did not count {expectedTotal} datagrams:\n{daemon.Get("/metrics").Body}");
+        // Two AF_PACKET rings form a fanout group: on lo every frame also passes as outgoing, and
+        // each must still be counted once.
+        // The capture sources see every frame on the interface: a tunnel port of this test's own
+        // keeps other traffic on lo out of it (the kernel filter passes only UDP to that port).
+        var capture = captures.Sample;
+        var port = DaemonProcess.FreeUdpPort();
+        using var daemon = DaemonProcess.Start($$"""
+            {
+              "Sources": { "Udp": { "Enabled": false }, "{{section}}": { "Enabled": true, "Interface": "lo"{{extra}} } },
+              "Decoder": { "VxlanPorts": [ {{port}} ] },
+              "Pipeline": { "Workers": 2 },
+              "Flows": { "Capacity": 65536 },
+              "Sinks": { "Stdout": { "Enabled": true } },
+              "Metrics": { "Listen": "127.0.0.1:{metrics}" }
+            }
+            """);
+
+        SendAndWait(daemon, capture.Path, TunnelDatagrams(capture.Path).Datagrams, port, label);
+        Assert.Equal(0, daemon.Metric($"vtap_kernel_drops_total{{source=\"{label}\"}}"));
+        Assert.Equal(0, daemon.Terminate(Wait));
+
+        FlowComparison.AssertSameFlows(capture.Oracle, daemon.ParseRecords(), $"{capture.Name} (live, {label} on lo)");
+        Assert.All(daemon.ParseRecords().FlowsById.Values, flow => Assert.Equal("127.0.0.1", flow.LastRecord.GetProperty("tunnel_dst").GetString()));
     }
 
-    internal static void SendOnce(DaemonProcess daemon, string capture)
+    [Theory]
+    [InlineData("AfPacket")]
+    [InlineData("Pcap")]
+    public void Capture_source_on_a_missing_interface_exits_1_naming_it(string section)
     {
-        var send = ExternalTools.RunCollector(["send", capture, "--to", $"127.0.0.1:{daemon.UdpPort}", "--quiet"]);
+        var result = ExternalTools.Run(
+            ExternalTools.DotnetHost,
+            [ExternalTools.CollectorDll, "run", "--config", WriteConfig($$"""{ "Sources": { "Udp": { "Enabled": false }, "{{section}}": { "Enabled": true, "Interface": "vtapnope0" } }, "Sinks": { "Stdout": { "Enabled": true } }, "Metrics": { "Listen": "127.0.0.1:0" } }""")],
+            Wait,
+            environment: new Dictionary<string, string> { ["VTAP_SYSTEM_CONFIG"] = "/nonexistent/vtap-collector.json" });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Interface 'vtapnope0' does not exist", result.StandardError, StringComparison.Ordinal);
+    }
+
+    /// <summary>Sends a capture once with <c>vtap-collector send</c> and waits until the daemon counted <paramref name="expectedTotal"/> packets in all from <paramref name="source"/>.</summary>
+    internal static void SendAndWait(DaemonProcess daemon, string capture, long expectedTotal, int? port = null, string source = "udp")
+    {
+        SendOnce(daemon, capture, port);
+        Assert.True(
+            DaemonProcess.WaitFor(() => daemon.Metric($"vtap_received_packets_total{{source=\"{source}\"}}") >= expectedTotal && daemon.Metric("vtap_queue_depth{queue=\"dispatch\"}") == 0, Wait),
+            $"the daemon did not count {expectedTotal} packets:\n{daemon.Get("/metrics").Body}");
+    }
+
+    internal static void SendOnce(DaemonProcess daemon, string capture, int? port = null)
+    {
+        var send = ExternalTools.RunCollector(["send", capture, "--to", $"127.0.0.1:{port ?? daemon.UdpPort}", "--quiet"]);
         Assert.True(send.ExitCode == 0, send.StandardError);
     }
 
