@@ -40,7 +40,7 @@ namespace VtapCollector.Capture.Live;
 /// most once a second while receiving, and on <see cref="RefreshKernelStatistics"/>.
 /// </para>
 /// </remarks>
-public sealed unsafe class AfPacketSource : IDisposable
+public sealed unsafe class AfPacketSource : ILiveCaptureSource
 {
     /// <summary>Bytes of an 802.1Q / 802.1ad tag: TPID and TCI.</summary>
     private const int VlanTagLength = 4;

@@ -28,7 +28,7 @@ namespace VtapCollector.Capture.Live;
 /// interface is back up (the socket stays bound to it).
 /// </para>
 /// </remarks>
-public sealed unsafe class PcapLiveSource : IDisposable
+public sealed unsafe class PcapLiveSource : ILiveCaptureSource
 {
     private const int StatisticsIntervalMilliseconds = 1000;
 

@@ -31,7 +31,7 @@ internal static class CaptureSources
                     FanoutMode = AfPacketFanoutMode.Hash,
                     Promiscuous = raw.AfPacket.Promiscuous,
                 });
-                sources.Add(new OpenedSource("af_packet", ring, (ingress, name) => new AfPacketReceiverThread(name, ring, ingress, stop)));
+                sources.Add(new OpenedSource("af_packet", ring, (ingress, name) => new CaptureReceiverThread(name, ring, ingress, stop)));
             }
         }
 
@@ -47,74 +47,48 @@ internal static class CaptureSources
                 BufferSizeBytes = raw.Pcap.BufferSizeBytes,
                 Promiscuous = raw.Pcap.Promiscuous,
             });
-            sources.Add(new OpenedSource("pcap", capture, (ingress, name) => new PcapReceiverThread(name, capture, ingress, stop)));
+            sources.Add(new OpenedSource("pcap", capture, (ingress, name) => new CaptureReceiverThread(name, capture, ingress, stop)));
         }
     }
 }
 
-/// <summary>One AF_PACKET ring: frames with their outer headers, decoded from Ethernet up.</summary>
-internal sealed class AfPacketReceiverThread : ReceiverThread
+/// <summary>
+/// One live capture (an AF_PACKET ring or a libpcap handle): frames with their outer headers,
+/// decoded from the link layer up.
+/// </summary>
+internal sealed class CaptureReceiverThread : ReceiverThread
 {
-    private readonly AfPacketSource _ring;
+    private readonly ILiveCaptureSource _source;
     private FrameHandler _handler;
     private long _nextStatistics;
 
-    public AfPacketReceiverThread(string name, AfPacketSource ring, PacketIngress ingress, StopSignal stop)
+    public CaptureReceiverThread(string name, ILiveCaptureSource source, PacketIngress ingress, StopSignal stop)
         : base(name, ingress, stop)
     {
-        _ring = ring;
+        _source = source;
         _handler = new FrameHandler(ingress);
-        Counters.ReceiveBufferBytes = (long)ring.BlockSizeBytes * ring.BlockCount;
-    }
-
-    public override void Dispose() => _ring.Dispose();
-
-    protected override void ReceiveOnce()
-    {
-        _ring.ReceiveBatch(ref _handler, PollMilliseconds);
-        var counters = Counters;
-        Volatile.Write(ref counters.Packets, _ring.Packets);
-        Volatile.Write(ref counters.Bytes, _ring.Bytes);
-        Volatile.Write(ref counters.Truncated, _ring.TruncatedPackets);
-
-        // The kernel's statistics cost a system call (and reset on read): once a second is enough.
-        if (Environment.TickCount64 >= _nextStatistics)
+        if (source is AfPacketSource ring)
         {
-            _ring.RefreshKernelStatistics();
-            Volatile.Write(ref counters.KernelDrops, _ring.KernelDrops);
-            _nextStatistics = Environment.TickCount64 + 1000;
+            Counters.ReceiveBufferBytes = (long)ring.BlockSizeBytes * ring.BlockCount;
         }
     }
-}
 
-/// <summary>One libpcap live capture.</summary>
-internal sealed class PcapReceiverThread : ReceiverThread
-{
-    private readonly PcapLiveSource _capture;
-    private FrameHandler _handler;
-    private long _nextStatistics;
-
-    public PcapReceiverThread(string name, PcapLiveSource capture, PacketIngress ingress, StopSignal stop)
-        : base(name, ingress, stop)
-    {
-        _capture = capture;
-        _handler = new FrameHandler(ingress);
-    }
-
-    public override void Dispose() => _capture.Dispose();
+    public override void Dispose() => _source.Dispose();
 
     protected override void ReceiveOnce()
     {
-        _capture.ReceiveBatch(ref _handler, PollMilliseconds);
+        _source.ReceiveBatch(ref _handler, PollMilliseconds);
         var counters = Counters;
-        Volatile.Write(ref counters.Packets, _capture.Packets);
-        Volatile.Write(ref counters.Bytes, _capture.Bytes);
-        Volatile.Write(ref counters.Truncated, _capture.TruncatedPackets);
+        Volatile.Write(ref counters.Packets, _source.Packets);
+        Volatile.Write(ref counters.Bytes, _source.Bytes);
+        Volatile.Write(ref counters.Truncated, _source.TruncatedPackets);
+
+        // The kernel's statistics cost a system call (libpcap's must also be read on this thread):
+        // once a second is enough.
         if (Environment.TickCount64 >= _nextStatistics)
         {
-            // libpcap is not thread-safe: its statistics are read here, on the receiving thread.
-            _capture.RefreshKernelStatistics();
-            Volatile.Write(ref counters.KernelDrops, _capture.KernelDrops);
+            _source.RefreshKernelStatistics();
+            Volatile.Write(ref counters.KernelDrops, _source.KernelDrops);
             _nextStatistics = Environment.TickCount64 + 1000;
         }
     }
