@@ -89,6 +89,27 @@ internal sealed class VethPair : IDisposable
             $"link add {SenderInterface} netns {SenderNamespace} address {Mac(SenderMac)} type veth peer name {CaptureInterface} netns {CaptureNamespace} address {Mac(CaptureMac)}");
         Configure(SenderNamespace, SenderInterface, SenderIpv4, SenderIpv6, CaptureIpv4, CaptureIpv6, CaptureMac);
         Configure(CaptureNamespace, CaptureInterface, CaptureIpv4, CaptureIpv6, SenderIpv4, SenderIpv6, SenderMac);
+        WaitUntilUp(SenderNamespace, SenderInterface);
+        WaitUntilUp(CaptureNamespace, CaptureInterface);
+    }
+
+    /// <summary>
+    /// Waits for the kernel's link watcher to mark the interface operationally up: until it has,
+    /// the device's queueing discipline is a no-op that drops what is sent (seen under load: a
+    /// test's datagrams all vanished).
+    /// </summary>
+    private static void WaitUntilUp(string ns, string device)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!IpCommand.Run($"-n {ns} -o link show dev {device}").Contains("state UP", StringComparison.Ordinal))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                throw new TimeoutException($"{device} in {ns} did not come up within 10 s.");
+            }
+
+            Thread.Sleep(20);
+        }
     }
 
     private static void Configure(string ns, string device, IPAddress ipv4, IPAddress ipv6, IPAddress peerIpv4, IPAddress peerIpv6, byte[] peerMac) =>

@@ -20,13 +20,15 @@ internal sealed partial class DaemonProcess : IDisposable
     private readonly ConcurrentQueue<string> _logs = new();
     private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _errorClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IReadOnlyList<string> _commandPrefix;
 
-    private DaemonProcess(Process process, string directory, int udpPort, int metricsPort)
+    private DaemonProcess(Process process, string directory, int udpPort, int metricsPort, IReadOnlyList<string> commandPrefix)
     {
         _process = process;
         Directory = directory;
         UdpPort = udpPort;
         MetricsPort = metricsPort;
+        _commandPrefix = commandPrefix;
     }
 
     /// <summary>A scratch folder for this daemon (its configuration file, its record files).</summary>
@@ -44,12 +46,22 @@ internal sealed partial class DaemonProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id signals go to: the daemon's own, also under a command prefix that execs it.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>
     /// Starts the daemon on free loopback ports with <paramref name="configJson"/> (which may use
     /// <c>{udp}</c>, <c>{metrics}</c> and <c>{dir}</c>), and waits until <c>/healthz</c> answers
     /// (or the process exits, e.g. on a configuration error).
     /// </summary>
-    public static DaemonProcess Start(string configJson, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<string>? extraArguments = null, bool waitUntilListening = true)
+    /// <param name="commandPrefix">
+    /// Put before the daemon's command line, for example <c>ip netns exec NS</c> to run it in a
+    /// network namespace. The prefix must exec the daemon (as <c>ip netns exec</c> does), so that
+    /// the process id, and with it every signal, stays the daemon's. The metrics endpoint is then
+    /// scraped with curl run through the same prefix, because the daemon's 127.0.0.1 is not this
+    /// process's.
+    /// </param>
+    public static DaemonProcess Start(string configJson, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<string>? extraArguments = null, bool waitUntilListening = true, IReadOnlyList<string>? commandPrefix = null)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("vtap-run-").FullName;
         var udpPort = FreeUdpPort();
@@ -59,7 +71,8 @@ internal sealed partial class DaemonProcess : IDisposable
             .Replace("{dir}", directory, StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(directory, "collector.json"), config);
 
-        var start = new ProcessStartInfo(ExternalTools.DotnetHost)
+        commandPrefix ??= [];
+        var start = new ProcessStartInfo(commandPrefix.Count > 0 ? commandPrefix[0] : ExternalTools.DotnetHost)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -67,7 +80,8 @@ internal sealed partial class DaemonProcess : IDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        foreach (var argument in new[] { ExternalTools.CollectorDll, "run", "--config", Path.Combine(directory, "collector.json") }.Concat(extraArguments ?? []))
+        var daemonCommand = commandPrefix.Count > 0 ? commandPrefix.Skip(1).Append(ExternalTools.DotnetHost) : [];
+        foreach (var argument in daemonCommand.Concat([ExternalTools.CollectorDll, "run", "--config", Path.Combine(directory, "collector.json")]).Concat(extraArguments ?? []))
         {
             start.ArgumentList.Add(argument);
         }
@@ -82,7 +96,7 @@ internal sealed partial class DaemonProcess : IDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("the collector process did not start");
-        var daemon = new DaemonProcess(process, directory, udpPort, metricsPort);
+        var daemon = new DaemonProcess(process, directory, udpPort, metricsPort, commandPrefix);
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -109,7 +123,16 @@ internal sealed partial class DaemonProcess : IDisposable
         process.BeginErrorReadLine();
         if (waitUntilListening)
         {
-            daemon.WaitUntilHealthy(TimeSpan.FromSeconds(30));
+            try
+            {
+                daemon.WaitUntilHealthy(TimeSpan.FromSeconds(30));
+            }
+            catch
+            {
+                // The caller gets no object to dispose: do not leave the process running.
+                daemon.Dispose();
+                throw;
+            }
         }
 
         return daemon;
@@ -118,9 +141,35 @@ internal sealed partial class DaemonProcess : IDisposable
     /// <summary>GETs a path of the metrics endpoint: status code and body.</summary>
     public (HttpStatusCode Status, string Body) Get(string path)
     {
+        if (_commandPrefix.Count > 0)
+        {
+            return GetThroughPrefix(path);
+        }
+
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var response = client.GetAsync(new Uri($"http://127.0.0.1:{MetricsPort}{path}")).GetAwaiter().GetResult();
         return (response.StatusCode, response.Content.ReadAsStringAsync().GetAwaiter().GetResult());
+    }
+
+    /// <summary>
+    /// GETs a path with curl run through the command prefix. A connection that fails (the daemon
+    /// is not listening yet) is an <see cref="HttpRequestException"/>, as with <see cref="HttpClient"/>.
+    /// </summary>
+    private (HttpStatusCode Status, string Body) GetThroughPrefix(string path)
+    {
+        var url = $"http://127.0.0.1:{MetricsPort}{path}";
+        var result = ExternalTools.Run(
+            _commandPrefix[0],
+            [.. _commandPrefix.Skip(1), "curl", "-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}", url],
+            TimeSpan.FromSeconds(30));
+        var statusAt = result.StandardOutput.LastIndexOf('\n');
+        if (result.ExitCode != 0 || statusAt < 0)
+        {
+            throw new HttpRequestException($"curl {url} through '{string.Join(' ', _commandPrefix)}' failed (exit {result.ExitCode}): {result.StandardError.Trim()}");
+        }
+
+        var status = int.Parse(result.StandardOutput.AsSpan(statusAt + 1), System.Globalization.CultureInfo.InvariantCulture);
+        return ((HttpStatusCode)status, result.StandardOutput[..statusAt]);
     }
 
     /// <summary>The value of one sample of the <c>/metrics</c> page (exact series text), or null.</summary>

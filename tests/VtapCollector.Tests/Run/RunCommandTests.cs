@@ -285,6 +285,24 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         Assert.Contains("Interface 'vtapnope0' does not exist", result.StandardError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("AfPacket", "Capturing on interface 'lo' needs the CAP_NET_RAW capability for an AF_PACKET socket: run as root or grant it (systemd: AmbientCapabilities=CAP_NET_RAW).")]
+    [InlineData("Pcap", "CAP_NET_RAW")]
+    public void Capture_source_without_cap_net_raw_exits_1_naming_the_capability(string section, string expected)
+    {
+        // setpriv takes CAP_NET_RAW out of the bounding set, so even root runs the daemon without it.
+        var result = ExternalTools.Run(
+            "setpriv",
+            ["--bounding-set", "-net_raw", ExternalTools.DotnetHost, ExternalTools.CollectorDll, "run", "--config",
+                WriteConfig($$"""{ "Sources": { "Udp": { "Enabled": false }, "{{section}}": { "Enabled": true, "Interface": "lo" } }, "Sinks": { "Stdout": { "Enabled": true } }, "Metrics": { "Listen": "127.0.0.1:0" } }""")],
+            Wait,
+            environment: new Dictionary<string, string> { ["VTAP_SYSTEM_CONFIG"] = "/nonexistent/vtap-collector.json" });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
+        Assert.Single(result.ErrorLines);
+    }
+
     /// <summary>Sends a capture once with <c>vtap-collector send</c> and waits until the daemon counted <paramref name="expectedTotal"/> packets in all from <paramref name="source"/>.</summary>
     internal static void SendAndWait(DaemonProcess daemon, string capture, long expectedTotal, int? port = null, string source = "udp")
     {
