@@ -23,7 +23,7 @@ echo "== vtap-collector run: VXLAN on udp 127.0.0.1:$udp_port, metrics on http:/
   --Sources:Udp:Listen:0="127.0.0.1:$udp_port" \
   --Sinks:Stdout:Enabled=true \
   --Metrics:Listen="127.0.0.1:$metrics_port" \
-  --Flows:Capacity=100000 >"$work/records.jsonl" &
+  --Flows:Capacity=100000 --Flows:TcpClosingTimeoutSeconds=1 >"$work/records.jsonl" &
 daemon=$!
 
 scrape() { # GET a path of the metrics endpoint without curl (bash's /dev/tcp)
@@ -36,7 +36,7 @@ for _ in $(seq 100); do scrape /readyz >/dev/null 2>&1 && break; sleep 0.1; done
 
 echo "== vtap-collector send: the bundled sample's tunnel payloads as UDP datagrams" >&2
 "${collector[@]}" send src/VtapCollector/Samples/sample-vxlan.pcap --to "127.0.0.1:$udp_port"
-sleep 1
+sleep 2.5   # closed TCP connections end after their 1 s linger (end_reason fin or rst); the rest at SIGTERM
 
 echo "== a few of its metrics" >&2
 scrape /metrics | grep -E '^vtap_(received_packets_total|flows_active|rejected_packets_total\{reason="arp"\}|kernel_drops_total|vni_packets_total)' >&2
