@@ -119,11 +119,4 @@ public class FlowUpdateBenchmarks
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(frame + 64);
         }
     }
-
-    private sealed class DiscardingWriter : IFlowRecordWriter
-    {
-        public void Write(in FlowRecord record)
-        {
-        }
-    }
 }
