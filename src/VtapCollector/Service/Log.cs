@@ -54,6 +54,15 @@ internal static partial class Log
     [LoggerMessage(1034, LogLevel.Warning, "{Packets} decoded packets were dropped in the last {Seconds} s because the flow workers' queues were full; add workers (Pipeline:Workers) or cores.")]
     public static partial void DispatchDropped(ILogger logger, long packets, long seconds);
 
+    [LoggerMessage(1050, LogLevel.Information, "Kafka ({Cause}): {Message}")]
+    public static partial void KafkaInformation(ILogger logger, string cause, string message);
+
+    [LoggerMessage(1051, LogLevel.Warning, "Kafka ({Cause}): {Message}")]
+    public static partial void KafkaWarning(ILogger logger, string cause, string message);
+
+    [LoggerMessage(1052, LogLevel.Error, "Kafka ({Cause}): {Message}")]
+    public static partial void KafkaError(ILogger logger, string cause, string message);
+
     [LoggerMessage(1040, LogLevel.Critical, "A collector thread failed; stopping.")]
     public static partial void ThreadFailed(ILogger logger, Exception error);
 }

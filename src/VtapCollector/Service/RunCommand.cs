@@ -11,6 +11,7 @@ using VtapCollector.Capture;
 using VtapCollector.Capture.Live;
 using VtapCollector.Cli;
 using VtapCollector.Export.Sinks;
+using VtapCollector.Kafka;
 using VtapCollector.Service.Metrics;
 
 namespace VtapCollector.Service;
@@ -134,6 +135,13 @@ internal static class RunCommand
             sinks.Add(new RotatingFileSink(SettingsLoader.FileSinkOptions(settings.Raw.Sinks.File)));
         }
 
+        if (settings.Raw.Kafka.Enabled)
+        {
+            // Reports (a broker's rejection, an unreachable cluster, a full spool) arrive rate-limited
+            // per cause from librdkafka's threads and go to the log once the host's logger exists.
+            sinks.Add(new KafkaSink(settings.Raw.Kafka.ToOptions(), KafkaReports.Forward));
+        }
+
         return sinks;
     }
 
@@ -185,6 +193,7 @@ internal static class RunCommand
         builder.Services.AddHostedService(provider => provider.GetRequiredService<CollectorService>());
 
         var app = builder.Build();
+        KafkaReports.Attach(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VtapCollector.Kafka"));
         app.MapGet("/metrics", (CollectorMetrics metrics) => Results.Text(metrics.Render(), PrometheusTextWriter.ContentType));
         app.MapGet("/healthz", (CollectorService service) => Probe(service.Liveness()));
         app.MapGet("/readyz", (CollectorService service) => Probe(service.Readiness()));

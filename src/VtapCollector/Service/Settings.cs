@@ -13,6 +13,7 @@ internal sealed class CollectorSettings
     public FlowSettings Flows { get; set; } = new();
     public PipelineSettings Pipeline { get; set; } = new();
     public SinksSettings Sinks { get; set; } = new();
+    public KafkaSettings Kafka { get; set; } = new();
     public MetricsSettings Metrics { get; set; } = new();
 }
 
@@ -189,6 +190,58 @@ internal sealed class FileSinkSettings
 
     /// <summary>Rotated files plus the active one are kept under this total; the oldest go first. Default 1073741824 (1 GiB).</summary>
     public long MaxTotalBytes { get; set; } = 1024L * 1024 * 1024;
+}
+
+/// <summary>The Kafka sink and its disk spool (the library's <c>KafkaSinkOptions</c> documents each in full).</summary>
+internal sealed class KafkaSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Brokers to bootstrap from, <c>host:port[,host:port...]</c>. Required when enabled.</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>Default vtap-flows.</summary>
+    public string Topic { get; set; } = "vtap-flows";
+
+    /// <summary>Any librdkafka producer property, passed through (<c>Kafka:Producer:security.protocol</c>, ...); they override the safe defaults.</summary>
+    public Dictionary<string, string> Producer { get; set; } = [];
+
+    /// <summary>Records held in memory for the brokers before records go to the spool. Default 100000.</summary>
+    public int QueueMaxRecords { get; set; } = 100_000;
+
+    /// <summary>Default /var/lib/vtap-collector/kafka-spool.</summary>
+    public string SpoolDirectory { get; set; } = "/var/lib/vtap-collector/kafka-spool";
+
+    /// <summary>Default 1073741824 (1 GiB).</summary>
+    public long SpoolMaxBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Default 67108864 (64 MiB).</summary>
+    public long SpoolSegmentBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Never, EverySegment or EverySecond. Default EverySecond.</summary>
+    public Kafka.SpoolFsyncPolicy SpoolFsync { get; set; } = Kafka.SpoolFsyncPolicy.EverySecond;
+
+    /// <summary>DropNewest or DropOldest when the spool is full. Default DropNewest.</summary>
+    public Kafka.SpoolOverflowPolicy SpoolOverflow { get; set; } = Kafka.SpoolOverflowPolicy.DropNewest;
+
+    /// <summary><c>/readyz</c> fails while the spool holds more than this. Default 536870912 (512 MiB).</summary>
+    public long ReadyWatermarkBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>The sink's options.</summary>
+    public Kafka.KafkaSinkOptions ToOptions() => new()
+    {
+        BootstrapServers = BootstrapServers,
+        Topic = Topic,
+        Producer = new Dictionary<string, string>(Producer, StringComparer.Ordinal),
+        QueueMaxRecords = QueueMaxRecords,
+        SpoolDirectory = SpoolDirectory,
+        SpoolMaxBytes = SpoolMaxBytes,
+        SpoolSegmentBytes = SpoolSegmentBytes,
+        SpoolFsync = SpoolFsync,
+        SpoolOverflow = SpoolOverflow,
+        ReadyWatermarkBytes = ReadyWatermarkBytes,
+    };
 }
 
 /// <summary>The Prometheus endpoint and its label bounds.</summary>

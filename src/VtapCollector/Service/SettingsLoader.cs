@@ -30,7 +30,7 @@ internal static class SettingsLoader
     public const string EnvironmentPrefix = "VTAP__";
 
     /// <summary>Top-level sections a configuration may have; anything else is a typo.</summary>
-    private static readonly string[] KnownSections = ["Sources", "AllowList", "Decoder", "Flows", "Pipeline", "Sinks", "Metrics", "Logging"];
+    private static readonly string[] KnownSections = ["Sources", "AllowList", "Decoder", "Flows", "Pipeline", "Sinks", "Kafka", "Metrics", "Logging"];
 
     /// <summary>Builds the configuration from its sources. <paramref name="configFile"/> must exist when given.</summary>
     public static IConfigurationRoot Build(string? configFile, IReadOnlyList<string> commandLine, string? systemConfigFile = SystemConfigFile)
@@ -216,9 +216,14 @@ internal static class SettingsLoader
         }
 
         var sinks = raw.Sinks;
-        if (!sinks.Stdout.Enabled && !sinks.File.Enabled)
+        if (!sinks.Stdout.Enabled && !sinks.File.Enabled && !raw.Kafka.Enabled)
         {
-            return "No sink is enabled; set Sinks:Stdout:Enabled or Sinks:File:Enabled to true.";
+            return "No sink is enabled; set Sinks:Stdout:Enabled, Sinks:File:Enabled or Kafka:Enabled to true.";
+        }
+
+        if (raw.Kafka.Enabled && raw.Kafka.ToOptions().Validate() is { } kafkaError)
+        {
+            return kafkaError;
         }
 
         if (sinks.File.Enabled && FileSinkOptions(sinks.File).Validate() is { } fileError)

@@ -157,10 +157,10 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"AllowList\": { \"Vnis\": [ 16777216 ] }", "AllowList:Vnis entry 16777216 is not a VNI (VNIs are 24-bit: 0 to 16777215)." },
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"0.0.0.0\" ] } }", "Sources:Udp:Listen entry '0.0.0.0' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Lisen\": [ \"0.0.0.0:4789\" ] } }", "'Lisen'" },
-        { "\"Sorces\": { }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
+        { "\"Sorces\": { }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Kafka, Metrics, Logging." },
         { "\"Pipeline\": { \"DispatchOverflow\": \"Sometimes\" }", "Sometimes" },
         { "\"Pipeline\": { \"DispatchQueueCapacity\": 1000 }", "Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was 1000)." },
-        { "\"Sinks\": { \"Stdout\": { \"Enabled\": false } }", "No sink is enabled; set Sinks:Stdout:Enabled or Sinks:File:Enabled to true." },
+        { "\"Sinks\": { \"Stdout\": { \"Enabled\": false } }", "No sink is enabled; set Sinks:Stdout:Enabled, Sinks:File:Enabled or Kafka:Enabled to true." },
         { "\"Metrics\": { \"Listen\": \"localhost\" }", "Metrics:Listen 'localhost' is not ADDRESS:PORT (example: 127.0.0.1:9464)." },
         { "\"Sources\": { \"AfPacket\": { \"Enabled\": true } }", "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1)." },
     };
