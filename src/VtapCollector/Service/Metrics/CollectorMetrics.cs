@@ -174,11 +174,12 @@ internal sealed class CollectorMetrics(CollectorPipeline pipeline, ReloadCounter
         var statistics = kafka.Statistics;
         Single(w, "vtap_kafka_produced_total", "counter", "Records handed to the Kafka producer (first sends and replays from the spool).", kafka.Produced);
         Single(w, "vtap_kafka_delivered_total", "counter", "Records the brokers acknowledged.", kafka.Delivered);
-        Single(w, "vtap_kafka_delivery_failed_total", "counter", "Deliveries that failed and were put back in the spool to be retried.", kafka.DeliveryFailed);
+        Single(w, "vtap_kafka_delivery_failed_total", "counter", "Records a broker rejected for good (authorisation, record too large): reported with the broker's reason and dropped.", kafka.DeliveryFailed);
+        Single(w, "vtap_kafka_respooled_total", "counter", "Records whose delivery failed in a retriable way and were put back in the spool.", kafka.Respooled);
         Single(w, "vtap_kafka_spooled_total", "counter", "Records written to the disk spool while the brokers were unreachable or slow.", kafka.Spooled);
         Single(w, "vtap_kafka_replayed_total", "counter", "Records replayed from the disk spool.", kafka.Replayed);
         Single(w, "vtap_kafka_spool_dropped_total", "counter", "Records dropped because the spool was full (Kafka:SpoolOverflow).", kafka.SpoolDropped);
-        Single(w, "vtap_kafka_refused_total", "counter", "Records a broker refused for good (authorisation, record too large).", kafka.Refused);
+        Single(w, "vtap_kafka_refused_total", "counter", "Records the Kafka sink could not take (spool full or not writable); also counted in vtap_sink_records_dropped_total.", kafka.Refused);
         Single(w, "vtap_kafka_lost_total", "counter", "Records lost by the Kafka sink after it had accepted them (a spool write failed).", kafka.Lost);
         Single(w, "vtap_kafka_spool_bytes", "gauge", "Bytes held in the disk spool.", kafka.SpoolBytes);
         Single(w, "vtap_kafka_spool_records", "gauge", "Records held in the disk spool, not yet delivered.", kafka.SpoolRecords);
