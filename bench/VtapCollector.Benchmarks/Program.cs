@@ -6,7 +6,8 @@ namespace VtapCollector.Benchmarks;
 /// <c>dotnet run -c Release --project bench/VtapCollector.Benchmarks -- [BenchmarkDotNet args]</c>, or
 /// <c>-- corpus --packets N --flows M --output FILE</c> to write the IMIX corpus as a pcap for
 /// whole-program runs of <c>vtap-collector replay</c>, or <c>-- fuzz --iterations N</c> to push
-/// millions of random and mutated frames through the decoder.
+/// millions of random and mutated frames through the decoder, or <c>-- kafka [--records N]</c> for
+/// the Kafka sink's produce, spool write and replay rates against librdkafka's mock cluster.
 /// </summary>
 public static class Program
 {
@@ -20,6 +21,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "fuzz")
         {
             return FuzzCommand.Run(args);
+        }
+
+        if (args.Length > 0 && args[0] == "kafka")
+        {
+            return KafkaCommand.Run(args);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
