@@ -53,7 +53,6 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
     private readonly PacketRingHandle _handle;
     private readonly byte* _ring;
     private readonly int _blockSize;
-    private readonly bool _skipOutgoingInUserSpace;
     private int _nextBlock;
     private long _statisticsDue;
     private long _kernelPackets;
@@ -96,12 +95,11 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
             SetPacketOption(descriptor, PacketSocketInterop.PacketReserve, VlanTagLength, "reserve room for VLAN tags");
             AttachFilter(descriptor, TunnelPortFilter.Build(options.Ports));
 
-            // Linux 4.20 and later drop outgoing frames in the kernel; older ones deliver them
-            // marked PACKET_OUTGOING, and the source skips them itself. So does a fanout member:
-            // the kernel delivers to a fanout group through the group's own hook, which does not
-            // carry the member's PACKET_IGNORE_OUTGOING (seen on lo: every frame came twice).
-            var ignoredInKernel = TrySetPacketOption(descriptor, PacketSocketInterop.PacketIgnoreOutgoing, 1);
-            _skipOutgoingInUserSpace = !ignoredInKernel || options.FanoutGroup is not null;
+            // Linux 4.20 and later drop outgoing frames in the kernel, which saves their copies; the
+            // receive loop still skips frames marked PACKET_OUTGOING, because older kernels deliver
+            // them, and so does a fanout group, whose shared hook does not carry the member's
+            // PACKET_IGNORE_OUTGOING (seen on lo: every frame came twice).
+            _ = TrySetPacketOption(descriptor, PacketSocketInterop.PacketIgnoreOutgoing, 1);
             _ring = MapRing(descriptor, options);
             Bind(descriptor);
             if (options.FanoutGroup is { } group)
@@ -420,7 +418,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
             {
                 var header = (Tpacket3Header*)(block + offset);
                 var room = _blockSize - offset;
-                if (!_skipOutgoingInUserSpace || block[offset + PacketSocketInterop.FrameAddressOffset + PacketSocketInterop.AddressPacketTypeOffset] != PacketSocketInterop.PacketOutgoing)
+                if (block[offset + PacketSocketInterop.FrameAddressOffset + PacketSocketInterop.AddressPacketTypeOffset] != PacketSocketInterop.PacketOutgoing)
                 {
                     var mac = (int)header->MacOffset;
                     var captured = (int)Math.Min(header->SnapLength, (uint)Math.Max(room - mac, 0));

@@ -132,7 +132,7 @@ internal static class RunCommand
 
         if (settings.Raw.Sinks.File.Enabled)
         {
-            sinks.Add(new RotatingFileSink(SettingsLoader.FileSinkOptions(settings.Raw.Sinks.File)));
+            sinks.Add(new RotatingFileSink(settings.Raw.Sinks.File.ToOptions()));
         }
 
         if (settings.Raw.Kafka.Enabled)

@@ -190,6 +190,15 @@ internal sealed class FileSinkSettings
 
     /// <summary>Rotated files plus the active one are kept under this total; the oldest go first. Default 1073741824 (1 GiB).</summary>
     public long MaxTotalBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>The sink's options.</summary>
+    public Export.Sinks.RotatingFileSinkOptions ToOptions() => new()
+    {
+        Path = Path,
+        MaxFileBytes = MaxFileBytes,
+        MaxTotalBytes = MaxTotalBytes,
+        RotateInterval = TimeSpan.FromSeconds(Math.Max(0, RotateIntervalSeconds)),
+    };
 }
 
 /// <summary>The Kafka sink and its disk spool (the library's <c>KafkaSinkOptions</c> documents each in full).</summary>

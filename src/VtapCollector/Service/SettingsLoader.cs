@@ -226,7 +226,7 @@ internal static class SettingsLoader
             return kafkaError;
         }
 
-        if (sinks.File.Enabled && FileSinkOptions(sinks.File).Validate() is { } fileError)
+        if (sinks.File.Enabled && sinks.File.ToOptions().Validate() is { } fileError)
         {
             return fileError;
         }
@@ -258,15 +258,6 @@ internal static class SettingsLoader
             metricsListen);
         return null;
     }
-
-    /// <summary>The file sink's options from its configuration section.</summary>
-    public static Export.Sinks.RotatingFileSinkOptions FileSinkOptions(FileSinkSettings file) => new()
-    {
-        Path = file.Path,
-        MaxFileBytes = file.MaxFileBytes,
-        MaxTotalBytes = file.MaxTotalBytes,
-        RotateInterval = TimeSpan.FromSeconds(Math.Max(0, file.RotateIntervalSeconds)),
-    };
 
     private static bool IsPowerOfTwo(int value, int min, int max) => value >= min && value <= max && (value & (value - 1)) == 0;
 
