@@ -14,12 +14,12 @@ public static class FlowRecordJsonEncoder
     /// <summary>Schema name and version written in every record's <c>schema</c> field.</summary>
     public const string Schema = "vtap-flow/1";
 
-    /// <summary>Upper bound of one encoded record including the newline.</summary>
+    /// <summary>Upper bound of one encoded record (a line sink's newline not included).</summary>
     public const int MaxRecordLength = 1024;
 
     private static readonly byte[] SchemaPrefix = System.Text.Encoding.ASCII.GetBytes("{\"schema\":\"" + Schema + "\",\"type\":\"");
 
-    /// <summary>Writes the record and a trailing newline; returns the bytes written.</summary>
+    /// <summary>Writes the record as one JSON object, without a newline (line sinks add their own); returns the bytes written.</summary>
     public static int Encode(in FlowRecord record, Span<byte> destination, ushort communityIdSeed = 0)
     {
         var json = new Utf8Buffer(destination);
@@ -37,11 +37,8 @@ public static class FlowRecordJsonEncoder
             json.Append("null"u8);
         }
 
-        // The flow id leads with the VNI so that overlapping tenant address spaces never collide.
         json.Append(",\"flow_id\":\""u8);
-        json.AppendNumber(record.Vni);
-        json.Append((byte)'-');
-        json.AppendHex(record.FlowId, 16);
+        json.Advance(Formats.FlowIdText.Format(record, json.Free));
         json.Append("\",\"community_id\":\""u8);
         json.Advance(CommunityId.Format(record.IpVersion, record.Source, record.Destination, record.Protocol, record.SourcePort, record.DestinationPort, communityIdSeed, json.Free));
         json.Append("\",\"vni\":"u8);
@@ -86,7 +83,7 @@ public static class FlowRecordJsonEncoder
         json.Append(ConnStateLabel(record.ConnState));
         json.Append("\",\"seq\":"u8);
         json.AppendNumber(record.Sequence);
-        json.Append("}\n"u8);
+        json.Append((byte)'}');
         return json.Length;
     }
 

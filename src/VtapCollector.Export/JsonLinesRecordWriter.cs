@@ -35,12 +35,13 @@ public sealed class JsonLinesRecordWriter : IFlowRecordWriter, IDisposable
 
     public void Write(in FlowRecord record)
     {
-        if (_used > BufferSize - FlowRecordJsonEncoder.MaxRecordLength)
+        if (_used > BufferSize - FlowRecordJsonEncoder.MaxRecordLength - 1)
         {
             Drain();
         }
 
         var written = FlowRecordJsonEncoder.Encode(record, _buffer.AsSpan(_used), _communityIdSeed);
+        _buffer[_used + written++] = (byte)'\n';
         _used += written;
         BytesWritten += written;
         if (record.Type == FlowRecordType.End)

@@ -37,17 +37,5 @@ internal ref struct Utf8Buffer
         Length += written;
     }
 
-    public void AppendHex(ulong value, int digits)
-    {
-        for (var i = digits - 1; i >= 0; i--)
-        {
-            var nibble = (int)(value & 0xF);
-            _destination[Length + i] = (byte)(nibble < 10 ? '0' + nibble : 'a' + nibble - 10);
-            value >>= 4;
-        }
-
-        Length += digits;
-    }
-
     public void Advance(int count) => Length += count;
 }

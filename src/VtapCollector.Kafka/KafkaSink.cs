@@ -1,6 +1,8 @@
 using System.Globalization;
 using Confluent.Kafka;
 using VtapCollector.Export;
+using VtapCollector.Export.Formats;
+using VtapCollector.Export.Metrics;
 using VtapCollector.Export.Sinks;
 using VtapCollector.Flows;
 using VtapCollector.Kafka.Spool;
@@ -8,8 +10,8 @@ using VtapCollector.Kafka.Spool;
 namespace VtapCollector.Kafka;
 
 /// <summary>
-/// Produces each flow record to a Kafka topic, one message per record: the value is the record's JSON
-/// Lines encoding without its newline, the key <c>&lt;vni&gt;-&lt;16 hex digits of the flow id&gt;</c> (the
+/// Produces each flow record to a Kafka topic, one message per record: the value is the record in the
+/// sink's format (<see cref="KafkaSinkOptions.Format"/>, the vtap JSON object by default), the key <c>&lt;vni&gt;-&lt;16 hex digits of the flow id&gt;</c> (the
 /// record's <c>flow_id</c>), so that all records of one flow go to one partition, in order. It goes through
 /// librdkafka's idempotent producer; what the brokers cannot take in time goes to a disk spool and is
 /// replayed, in order, when they can.
@@ -61,8 +63,8 @@ namespace VtapCollector.Kafka;
 /// </remarks>
 public sealed class KafkaSink : IRecordSink
 {
-    /// <summary>The longest message key: ten digits of VNI, a dash, sixteen hex digits.</summary>
-    public const int MaxKeyLength = 10 + 1 + 16;
+    /// <summary>The longest message key: the flow id's text form.</summary>
+    public const int MaxKeyLength = FlowIdText.MaxLength;
 
     private const int ReplayBatch = 1024;
 
@@ -127,6 +129,7 @@ public sealed class KafkaSink : IRecordSink
         }
 
         _options = options;
+        Encoder = RecordFormats.Create(options.Format)!;
         _topic = options.Topic;
         _time = timeProvider ?? TimeProvider.System;
         _reports = new ReportLimiter(report, options.ReportInterval, _time);
@@ -161,6 +164,9 @@ public sealed class KafkaSink : IRecordSink
 
     /// <inheritdoc/>
     public string Name => "kafka";
+
+    /// <inheritdoc/>
+    public IRecordEncoder Encoder { get; }
 
     /// <summary>
     /// False while the spool holds more than <see cref="KafkaSinkOptions.ReadyWatermarkBytes"/>, while the
@@ -288,8 +294,9 @@ public sealed class KafkaSink : IRecordSink
     public string? LastError { get; private set; }
 
     /// <inheritdoc/>
-    public bool Write(in FlowRecord record, ReadOnlySpan<byte> line)
+    public bool Write(in FlowRecord record, ReadOnlySpan<byte> encoded)
     {
+        var line = encoded;
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (line.Length > DiskSpool.MaxValueBytes)
         {
@@ -299,15 +306,8 @@ public sealed class KafkaSink : IRecordSink
             return false;
         }
 
-        // The message is the JSON object without the line's newline: a consumer printing one message per
-        // line (kcat -C) prints exactly the JSON Lines sink's file.
-        if (!line.IsEmpty && line[^1] == (byte)'\n')
-        {
-            line = line[..^1];
-        }
-
         Span<byte> keyBuffer = stackalloc byte[MaxKeyLength];
-        var key = keyBuffer[..FormatKey(record, keyBuffer)];
+        var key = keyBuffer[..FlowIdText.Format(record, keyBuffer)];
         lock (_gate)
         {
             if (!_spooling && !_fatal)
@@ -437,24 +437,31 @@ public sealed class KafkaSink : IRecordSink
         _wake.Dispose();
     }
 
+    /// <inheritdoc/>
+    public void CollectMetrics(MetricSet metrics)
+    {
+        var statistics = Statistics;
+        metrics.Counter("vtap_kafka_produced_total", "Records handed to the Kafka producer (first sends and replays from the spool).", Produced);
+        metrics.Counter("vtap_kafka_delivered_total", "Records the brokers acknowledged.", Delivered);
+        metrics.Counter("vtap_kafka_delivery_failed_total", "Records a broker rejected for good (authorisation, record too large): reported with the broker's reason and dropped.", DeliveryFailed);
+        metrics.Counter("vtap_kafka_respooled_total", "Records whose delivery failed in a retriable way and were put back in the spool.", Respooled);
+        metrics.Counter("vtap_kafka_spooled_total", "Records written to the disk spool while the brokers were unreachable or slow.", Spooled);
+        metrics.Counter("vtap_kafka_replayed_total", "Records replayed from the disk spool.", Replayed);
+        metrics.Counter("vtap_kafka_spool_dropped_total", "Records dropped because the spool was full (Sinks:Kafka:SpoolOverflow).", SpoolDropped);
+        metrics.Counter("vtap_kafka_refused_total", "Records the Kafka sink could not take (spool full or not writable); also counted in vtap_sink_records_dropped_total.", Refused);
+        metrics.Counter("vtap_kafka_lost_total", "Records lost by the Kafka sink after it had accepted them (a spool write failed).", Lost);
+        metrics.Counter("vtap_kafka_producer_restarts_total", "Times the Kafka producer was recreated after a fatal error (its unacknowledged records were spooled again).", ProducerRestarts);
+        metrics.Gauge("vtap_kafka_spool_bytes", "Bytes held in the disk spool.", SpoolBytes);
+        metrics.Gauge("vtap_kafka_spool_records", "Records held in the disk spool, not yet delivered.", SpoolRecords);
+        metrics.Gauge("vtap_kafka_in_flight", "Records handed to the producer and not yet acknowledged.", InFlight);
+        metrics.Gauge("vtap_kafka_brokers_up", "Brokers with an open connection (librdkafka statistics).", statistics.BrokersUp);
+        metrics.Gauge("vtap_kafka_broker_rtt_seconds", "Mean request round-trip time of the slowest broker over the last statistics interval.", statistics.BrokerRoundTripMicros / 1e6);
+        metrics.Gauge("vtap_kafka_batch_records", "Mean records per batch sent over the last statistics interval.", statistics.BatchRecords);
+        metrics.Gauge("vtap_kafka_batch_bytes", "Mean bytes per batch sent over the last statistics interval.", statistics.BatchBytes);
+    }
+
     /// <summary>The key of the record being produced, for <see cref="TicketSerializer"/>.</summary>
     internal byte[] CurrentKey => _currentKey;
-
-    /// <summary>Writes the key of <paramref name="record"/>, its <c>flow_id</c>: the VNI in decimal, a dash, the flow id in 16 lower-case hex digits.</summary>
-    public static int FormatKey(in FlowRecord record, Span<byte> destination)
-    {
-        record.Vni.TryFormat(destination, out var length, default, CultureInfo.InvariantCulture);
-        destination[length++] = (byte)'-';
-        var id = record.FlowId;
-        for (var i = 15; i >= 0; i--)
-        {
-            var nibble = (int)(id & 0xF);
-            destination[length + i] = (byte)(nibble < 10 ? '0' + nibble : 'a' + nibble - 10);
-            id >>= 4;
-        }
-
-        return length + 16;
-    }
 
     private IProducer<Ticket, byte[]> CreateProducer()
     {

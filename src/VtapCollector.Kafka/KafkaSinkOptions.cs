@@ -1,4 +1,5 @@
 using System.Globalization;
+using VtapCollector.Export.Formats;
 
 namespace VtapCollector.Kafka;
 
@@ -95,6 +96,9 @@ public sealed class KafkaSinkOptions
     /// <summary>The brokers to bootstrap from, <c>host:port[,host:port...]</c>. Required.</summary>
     public string BootstrapServers { get; init; } = string.Empty;
 
+    /// <summary>The record format of the messages (<see cref="RecordFormats.Names"/>). Default <c>vtap</c>.</summary>
+    public string Format { get; init; } = RecordFormats.Default;
+
     /// <summary>The topic records are produced to. Default <c>vtap-flows</c>.</summary>
     public string Topic { get; init; } = "vtap-flows";
 
@@ -138,6 +142,11 @@ public sealed class KafkaSinkOptions
         if (string.IsNullOrWhiteSpace(BootstrapServers))
         {
             return "Kafka:BootstrapServers must name at least one broker as host:port (it is empty).";
+        }
+
+        if (RecordFormats.Validate("Kafka:Format", Format) is { } formatError)
+        {
+            return formatError;
         }
 
         if (TopicError(Topic) is { } topicError)

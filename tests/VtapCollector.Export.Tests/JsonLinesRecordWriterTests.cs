@@ -21,7 +21,7 @@ public class JsonLinesRecordWriterTests
         Assert.Equal(3, lines.Count);
         Assert.Equal([0U, 1U, 2U], lines.Select(line => Parse(line).GetProperty("seq").GetUInt32()));
         Assert.Equal(["update", "update", "end"], lines.Select(line => Parse(line).GetProperty("type").GetString()));
-        Assert.Equal(Records.Encode(Records.Tcp() with { Sequence = 2 }), lines[2] + "\n");
+        Assert.Equal(Records.Encode(Records.Tcp() with { Sequence = 2 }), lines[2]);
     }
 
     [Fact]

@@ -297,11 +297,11 @@ public sealed class KafkaSinkTests
     }
 
     [Fact]
-    public void FormatKey_IsTheRecordsFlowIdAsTheEncoderWritesIt()
+    public void FlowIdText_IsTheRecordsFlowIdAsTheEncoderWritesIt()
     {
         var record = TestRecords.Make(1)[0] with { Vni = uint.MaxValue, FlowId = 0x00C0_FFEE_1234_ABCD };
         Span<byte> key = stackalloc byte[KafkaSink.MaxKeyLength];
-        var length = KafkaSink.FormatKey(record, key);
+        var length = Export.Formats.FlowIdText.Format(record, key);
         Assert.Equal("4294967295-00c0ffee1234abcd", System.Text.Encoding.ASCII.GetString(key[..length]));
         var line = TestRecords.JsonLines([record])[0];
         Assert.Equal("4294967295-00c0ffee1234abcd", FlowId(line));

@@ -1,15 +1,23 @@
+using VtapCollector.Export.Formats;
+using VtapCollector.Export.Metrics;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Export.Sinks;
 
 /// <summary>
-/// A destination for flow records (stdout, rotating files, Kafka). Every call comes from the one
-/// exporter thread, never from the packet path, so an implementation needs no locking of its own.
+/// A destination for flow records (stdout, rotating files, Kafka). The sink names the format it
+/// carries (<see cref="Encoder"/>); the exporter encodes each record once per format in use and hands
+/// every sink the bytes of its own format. Every call comes from the one exporter thread, never from
+/// the packet path, so an implementation needs no locking of its own for these calls. A sink reports
+/// its own metrics (<see cref="IMetricSource"/>), with its <see cref="Name"/> as the <c>sink</c> label.
 /// </summary>
-public interface IRecordSink : IDisposable
+public interface IRecordSink : IMetricSource, IDisposable
 {
     /// <summary>A short stable name, used as the <c>sink</c> label of the metrics.</summary>
     string Name { get; }
+
+    /// <summary>The format this sink carries: the encoder whose bytes <see cref="Write"/> receives.</summary>
+    IRecordEncoder Encoder { get; }
 
     /// <summary>
     /// False while the sink cannot deliver (disk full, file not writable, broker unreachable):
@@ -18,11 +26,11 @@ public interface IRecordSink : IDisposable
     bool IsHealthy { get; }
 
     /// <summary>
-    /// Takes one record. <paramref name="line"/> is its JSON Lines encoding, newline included,
-    /// valid only during the call. Returns false when the record could not be accepted; the
-    /// caller counts it as dropped for this sink.
+    /// Takes one record. <paramref name="encoded"/> is the record in the sink's <see cref="Encoder"/>'s
+    /// format, without framing (a line sink adds its newline), valid only during the call. Returns
+    /// false when the record could not be accepted; the caller counts it as dropped for this sink.
     /// </summary>
-    bool Write(in FlowRecord record, ReadOnlySpan<byte> line);
+    bool Write(in FlowRecord record, ReadOnlySpan<byte> encoded);
 
     /// <summary>Pushes buffered records to their destination (called about once a second and at shutdown).</summary>
     void Flush();

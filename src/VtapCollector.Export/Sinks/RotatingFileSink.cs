@@ -1,10 +1,12 @@
 using System.Globalization;
+using VtapCollector.Export.Formats;
+using VtapCollector.Export.Metrics;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Export.Sinks;
 
 /// <summary>
-/// Writes JSON Lines to an active file (<see cref="RotatingFileSinkOptions.Path"/>) and rotates it
+/// Writes records one per line (JSON Lines for the JSON formats) to an active file (<see cref="RotatingFileSinkOptions.Path"/>) and rotates it
 /// by size and by age: the active file is closed and renamed, in the same directory, to
 /// <c>&lt;stem&gt;-&lt;yyyyMMddTHHmmssfffZ&gt;[-n]&lt;extension&gt;</c> (UTC time of the rotation), and a new active
 /// file is opened. <c>tail -F</c> on the active path keeps working, every rotated file is complete
@@ -81,6 +83,7 @@ public sealed class RotatingFileSink : IRecordSink
         }
 
         _time = timeProvider ?? TimeProvider.System;
+        Encoder = RecordFormats.Create(options.Format)!;
         _maxFileBytes = options.MaxFileBytes;
         _maxTotalBytes = options.MaxTotalBytes;
         _rotateInterval = options.RotateInterval;
@@ -105,6 +108,9 @@ public sealed class RotatingFileSink : IRecordSink
 
     /// <inheritdoc/>
     public string Name => "file";
+
+    /// <inheritdoc/>
+    public IRecordEncoder Encoder { get; }
 
     /// <inheritdoc/>
     public bool IsHealthy => _healthy;
@@ -134,11 +140,12 @@ public sealed class RotatingFileSink : IRecordSink
     public string? LastError { get; private set; }
 
     /// <inheritdoc/>
-    public bool Write(in FlowRecord record, ReadOnlySpan<byte> line)
+    public bool Write(in FlowRecord record, ReadOnlySpan<byte> encoded)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var now = _time.GetTimestamp();
-        if ((!_healthy && !TryRecover(now)) || line.Length > _buffer.Length)
+        var length = encoded.Length + 1;
+        if ((!_healthy && !TryRecover(now)) || length > _buffer.Length)
         {
             _failures++;
             return false;
@@ -150,22 +157,32 @@ public sealed class RotatingFileSink : IRecordSink
             // An empty file's age starts with its first record, so an idle hour yields no empty file.
             _activeSince = now;
         }
-        else if ((pending + line.Length > _maxFileBytes || RotationDue(now)) && !TryRotate(now))
+        else if ((pending + length > _maxFileBytes || RotationDue(now)) && !TryRotate(now))
         {
             _failures++;
             return false;
         }
 
-        if (line.Length > _buffer.Length - _used && !TryDrain(now))
+        if (length > _buffer.Length - _used && !TryDrain(now))
         {
             _failures++;
             return false;
         }
 
-        line.CopyTo(_buffer.AsSpan(_used));
-        _used += line.Length;
+        encoded.CopyTo(_buffer.AsSpan(_used));
+        _buffer[_used + encoded.Length] = (byte)'\n';
+        _used += length;
         _bufferedRecords++;
         return true;
+    }
+
+    /// <inheritdoc/>
+    public void CollectMetrics(MetricSet metrics)
+    {
+        metrics.Counter(SinkMetrics.BytesWritten, SinkMetrics.BytesWrittenHelp, BytesWritten, ("sink", Name));
+        metrics.Counter(SinkMetrics.RecordsLost, SinkMetrics.RecordsLostHelp, RecordsLost, ("sink", Name));
+        metrics.Counter("vtap_file_rotations_total", "Active record files renamed to rotated files (by size or age).", Rotations, ("sink", Name));
+        metrics.Counter("vtap_file_deleted_total", "Rotated record files deleted to stay within Sinks:File:MaxTotalBytes.", FilesDeleted, ("sink", Name));
     }
 
     /// <summary>

@@ -8,8 +8,11 @@ namespace VtapCollector.Export.Sinks;
 /// </summary>
 public sealed class RotatingFileSinkOptions
 {
-    /// <summary>The smallest <see cref="MaxFileBytes"/>: one record of the largest size must fit in a file.</summary>
-    public const long MinFileBytes = FlowRecordJsonEncoder.MaxRecordLength;
+    /// <summary>The smallest <see cref="MaxFileBytes"/>: one record of the largest size, and its newline, must fit in a file.</summary>
+    public const long MinFileBytes = FlowRecordJsonEncoder.MaxRecordLength + 1;
+
+    /// <summary>The record format written (<see cref="Formats.RecordFormats.Names"/>). Default <c>vtap</c>.</summary>
+    public string Format { get; init; } = Formats.RecordFormats.Default;
 
     /// <summary>
     /// The active file, which <c>tail -F</c> can follow. Rotated files are renamed next to it to
@@ -44,6 +47,11 @@ public sealed class RotatingFileSinkOptions
     /// <summary>Returns one sentence naming the first invalid setting, or null when all are valid.</summary>
     public string? Validate()
     {
+        if (Formats.RecordFormats.Validate("Sinks:File:Format", Format) is { } formatError)
+        {
+            return formatError;
+        }
+
         if (string.IsNullOrWhiteSpace(Path))
         {
             return "Sinks:File:Path must name the file to write (it is empty).";
@@ -61,7 +69,7 @@ public sealed class RotatingFileSinkOptions
 
         if (MaxFileBytes < MinFileBytes)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Sinks:File:MaxFileBytes ({MaxFileBytes}) must be at least {MinFileBytes}, the size of the largest record.");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:File:MaxFileBytes ({MaxFileBytes}) must be at least {MinFileBytes}, the size of the largest record and its newline.");
         }
 
         if (MaxTotalBytes < MaxFileBytes)

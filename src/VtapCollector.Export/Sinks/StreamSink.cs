@@ -1,10 +1,13 @@
+using VtapCollector.Export.Formats;
+using VtapCollector.Export.Metrics;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Export.Sinks;
 
 /// <summary>
-/// Writes JSON Lines to a stream (standard output by default) through one preallocated buffer, so
-/// the stream sees large writes and a record costs a copy, not a system call.
+/// Writes records one per line (JSON Lines for the JSON formats) to a stream (standard output by
+/// default) through one preallocated buffer, so the stream sees large writes and a record costs a
+/// copy, not a system call.
 /// </summary>
 /// <remarks>
 /// An <see cref="IOException"/> from the stream (typically EPIPE: the reader of stdout went away)
@@ -32,12 +35,14 @@ public sealed class StreamSink : IRecordSink
     /// <param name="stream">Where the lines go, e.g. <see cref="Console.OpenStandardOutput()"/>.</param>
     /// <param name="name">The sink's metric label. Default <c>stdout</c>.</param>
     /// <param name="leaveOpen">False (the default) to dispose the stream with the sink.</param>
-    /// <param name="bufferSize">Bytes buffered before a write to the stream, at least <see cref="FlowRecordJsonEncoder.MaxRecordLength"/>. Default <see cref="DefaultBufferSize"/>.</param>
-    public StreamSink(Stream stream, string name = "stdout", bool leaveOpen = false, int bufferSize = DefaultBufferSize)
+    /// <param name="bufferSize">Bytes buffered before a write to the stream, more than the encoder's <see cref="IRecordEncoder.MaxRecordLength"/>. Default <see cref="DefaultBufferSize"/>.</param>
+    /// <param name="encoder">The format written. Default <see cref="VtapJsonEncoder"/>.</param>
+    public StreamSink(Stream stream, string name = "stdout", bool leaveOpen = false, int bufferSize = DefaultBufferSize, IRecordEncoder? encoder = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, FlowRecordJsonEncoder.MaxRecordLength);
+        Encoder = encoder ?? new VtapJsonEncoder();
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bufferSize, Encoder.MaxRecordLength);
         _stream = stream;
         _leaveOpen = leaveOpen;
         _buffer = new byte[bufferSize];
@@ -46,6 +51,9 @@ public sealed class StreamSink : IRecordSink
 
     /// <inheritdoc/>
     public string Name { get; }
+
+    /// <inheritdoc/>
+    public IRecordEncoder Encoder { get; }
 
     /// <inheritdoc/>
     public bool IsHealthy => _healthy;
@@ -69,25 +77,34 @@ public sealed class StreamSink : IRecordSink
     public string? LastError { get; private set; }
 
     /// <inheritdoc/>
-    public bool Write(in FlowRecord record, ReadOnlySpan<byte> line)
+    public bool Write(in FlowRecord record, ReadOnlySpan<byte> encoded)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_healthy || line.Length > _buffer.Length)
+        var length = encoded.Length + 1;
+        if (!_healthy || length > _buffer.Length)
         {
             _failures++;
             return false;
         }
 
-        if (line.Length > _buffer.Length - _used && !TryDrain())
+        if (length > _buffer.Length - _used && !TryDrain())
         {
             _failures++;
             return false;
         }
 
-        line.CopyTo(_buffer.AsSpan(_used));
-        _used += line.Length;
+        encoded.CopyTo(_buffer.AsSpan(_used));
+        _buffer[_used + encoded.Length] = (byte)'\n';
+        _used += length;
         _bufferedRecords++;
         return true;
+    }
+
+    /// <inheritdoc/>
+    public void CollectMetrics(MetricSet metrics)
+    {
+        metrics.Counter(SinkMetrics.BytesWritten, SinkMetrics.BytesWrittenHelp, BytesWritten, ("sink", Name));
+        metrics.Counter(SinkMetrics.RecordsLost, SinkMetrics.RecordsLostHelp, RecordsLost, ("sink", Name));
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,4 @@
-using VtapCollector.Export;
+using VtapCollector.Export.Formats;
 using VtapCollector.Export.Sinks;
 using VtapCollector.Flows;
 
@@ -23,7 +23,7 @@ internal sealed class RecordExporter
     private const long FlushIntervalMilliseconds = 1000;
 
     private readonly FlowWorker[] _workers;
-    private readonly byte[] _line = new byte[FlowRecordJsonEncoder.MaxRecordLength];
+    private readonly FormatBuffer[] _formats;
     private readonly Thread _thread;
     private volatile bool _done;
 
@@ -31,6 +31,11 @@ internal sealed class RecordExporter
     {
         _workers = workers;
         Sinks = sinks.Select(s => new SinkCounters(s)).ToArray();
+
+        // One encoding per format in use, however many sinks carry it.
+        _formats = sinks.GroupBy(s => s.Encoder.Name, StringComparer.Ordinal)
+            .Select(g => new FormatBuffer(g.First().Encoder, Sinks.Where(c => c.Sink.Encoder.Name == g.Key).ToArray()))
+            .ToArray();
         _thread = new Thread(Run) { Name = "vtap-exporter", IsBackground = true };
     }
 
@@ -107,21 +112,24 @@ internal sealed class RecordExporter
         for (var i = 0; i < available; i++)
         {
             ref readonly var record = ref records[records.Next(first, i)];
-            var length = FlowRecordJsonEncoder.Encode(record, _line);
-            ReadOnlySpan<byte> line = _line.AsSpan(0, length);
-            foreach (var sink in Sinks)
+            foreach (var format in _formats)
             {
-                if (!sink.Sink.Write(record, line))
+                var length = format.Encoder.Encode(record, format.Buffer);
+                ReadOnlySpan<byte> encoded = format.Buffer.AsSpan(0, length);
+                foreach (var sink in format.Sinks)
                 {
-                    sink.Dropped++;
-                }
-                else if (record.Type == FlowRecordType.End)
-                {
-                    sink.Ends++;
-                }
-                else
-                {
-                    sink.Updates++;
+                    if (!sink.Sink.Write(record, encoded))
+                    {
+                        sink.Dropped++;
+                    }
+                    else if (record.Type == FlowRecordType.End)
+                    {
+                        sink.Ends++;
+                    }
+                    else
+                    {
+                        sink.Updates++;
+                    }
                 }
             }
         }
@@ -141,4 +149,12 @@ internal sealed class RecordExporter
             sink.Sink.Flush();
         }
     }
+}
+
+/// <summary>One format in use: its encoder, the buffer a record is encoded into, and the sinks that carry it.</summary>
+internal sealed class FormatBuffer(IRecordEncoder encoder, SinkCounters[] sinks)
+{
+    public IRecordEncoder Encoder { get; } = encoder;
+    public byte[] Buffer { get; } = new byte[encoder.MaxRecordLength];
+    public SinkCounters[] Sinks { get; } = sinks;
 }

@@ -13,6 +13,7 @@ using VtapCollector.Cli;
 using VtapCollector.Export.Sinks;
 using VtapCollector.Kafka;
 using VtapCollector.Service.Metrics;
+using VtapCollector.Export.Metrics;
 
 namespace VtapCollector.Service;
 

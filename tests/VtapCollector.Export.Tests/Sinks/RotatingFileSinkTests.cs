@@ -419,7 +419,7 @@ public sealed class RotatingFileSinkTests : IDisposable
     {
         using var sink = Sink(Active, maxFileBytes: 1L << 30, rotateInterval: TimeSpan.Zero);
         var record = Fixed(0);
-        var line = Line(record);
+        var line = Encoded(record);
 
         // 2000 records are about four buffers, so the measured runs include writes to the file.
         var allocated = Allocations.Least(() =>

@@ -63,15 +63,19 @@ internal static partial class SinkRecords
     /// <summary>The length of <see cref="Fixed"/>'s line; the same for every sequence number of one digit.</summary>
     public static int FixedLength { get; } = Line(Fixed(0)).Length;
 
-    public static byte[] Line(in FlowRecord record)
+    /// <summary>The record as the exporter hands it to a sink: the encoder's bytes, no framing.</summary>
+    public static byte[] Encoded(in FlowRecord record)
     {
         var buffer = new byte[FlowRecordJsonEncoder.MaxRecordLength];
         var written = FlowRecordJsonEncoder.Encode(record, buffer);
         return buffer[..written];
     }
 
+    /// <summary>The record as a line sink writes it: the encoded object and its newline.</summary>
+    public static byte[] Line(in FlowRecord record) => [.. Encoded(record), (byte)'\n'];
+
     /// <summary>Encodes the record and hands it to the sink, as the exporter does.</summary>
-    public static bool WriteTo(Export.Sinks.IRecordSink sink, in FlowRecord record) => sink.Write(record, Line(record));
+    public static bool WriteTo(Export.Sinks.IRecordSink sink, in FlowRecord record) => sink.Write(record, Encoded(record));
 
     /// <summary>The rotated files of <c>flows.jsonl</c> in <paramref name="directory"/>, oldest first.</summary>
     public static List<string> RotatedFiles(string directory) =>

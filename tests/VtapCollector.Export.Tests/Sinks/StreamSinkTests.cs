@@ -155,7 +155,7 @@ public class StreamSinkTests
     {
         using var sink = new StreamSink(Stream.Null);
         var record = Fixed(0);
-        var line = Line(record);
+        var line = Encoded(record);
 
         var allocated = Allocations.Least(() =>
         {

@@ -1,6 +1,7 @@
 using VtapCollector.Decoding;
 using VtapCollector.Service;
 using VtapCollector.Service.Metrics;
+using VtapCollector.Export.Metrics;
 
 namespace VtapCollector.Tests.Service;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using VtapCollector.Decoding;
-using VtapCollector.Kafka;
+using VtapCollector.Export.Metrics;
 
 namespace VtapCollector.Service.Metrics;
 
@@ -93,10 +93,13 @@ internal sealed class CollectorMetrics(CollectorPipeline pipeline, ReloadCounter
             w.Sample("vtap_sink_healthy", [("sink", sink.Sink.Name)], sink.Sink.IsHealthy ? 1 : 0);
         }
 
-        if (sinks.Select(sink => sink.Sink).OfType<KafkaSink>().FirstOrDefault() is { } kafka)
+        var own = new MetricSet();
+        foreach (var sink in sinks)
         {
-            KafkaMetrics(w, kafka);
+            sink.Sink.CollectMetrics(own);
         }
+
+        w.Raw(own.Render());
 
         Single(w, "vtap_record_queue_dropped_total", "counter", "Records dropped because the exporter's queue was full (Pipeline:RecordOverflow DropNewest, or a sink wedged at shutdown).", recordDrops);
 
@@ -167,27 +170,6 @@ internal sealed class CollectorMetrics(CollectorPipeline pipeline, ReloadCounter
     {
         w.Family(name, type, help);
         w.Sample(name, value);
-    }
-
-    private static void KafkaMetrics(PrometheusTextWriter w, KafkaSink kafka)
-    {
-        var statistics = kafka.Statistics;
-        Single(w, "vtap_kafka_produced_total", "counter", "Records handed to the Kafka producer (first sends and replays from the spool).", kafka.Produced);
-        Single(w, "vtap_kafka_delivered_total", "counter", "Records the brokers acknowledged.", kafka.Delivered);
-        Single(w, "vtap_kafka_delivery_failed_total", "counter", "Records a broker rejected for good (authorisation, record too large): reported with the broker's reason and dropped.", kafka.DeliveryFailed);
-        Single(w, "vtap_kafka_respooled_total", "counter", "Records whose delivery failed in a retriable way and were put back in the spool.", kafka.Respooled);
-        Single(w, "vtap_kafka_spooled_total", "counter", "Records written to the disk spool while the brokers were unreachable or slow.", kafka.Spooled);
-        Single(w, "vtap_kafka_replayed_total", "counter", "Records replayed from the disk spool.", kafka.Replayed);
-        Single(w, "vtap_kafka_spool_dropped_total", "counter", "Records dropped because the spool was full (Kafka:SpoolOverflow).", kafka.SpoolDropped);
-        Single(w, "vtap_kafka_refused_total", "counter", "Records the Kafka sink could not take (spool full or not writable); also counted in vtap_sink_records_dropped_total.", kafka.Refused);
-        Single(w, "vtap_kafka_lost_total", "counter", "Records lost by the Kafka sink after it had accepted them (a spool write failed).", kafka.Lost);
-        Single(w, "vtap_kafka_spool_bytes", "gauge", "Bytes held in the disk spool.", kafka.SpoolBytes);
-        Single(w, "vtap_kafka_spool_records", "gauge", "Records held in the disk spool, not yet delivered.", kafka.SpoolRecords);
-        Single(w, "vtap_kafka_in_flight", "gauge", "Records handed to the producer and not yet acknowledged.", kafka.InFlight);
-        Single(w, "vtap_kafka_brokers_up", "gauge", "Brokers with an open connection (librdkafka statistics).", statistics.BrokersUp);
-        Single(w, "vtap_kafka_broker_rtt_seconds", "gauge", "Mean request round-trip time of the slowest broker over the last statistics interval.", statistics.BrokerRoundTripMicros / 1e6);
-        Single(w, "vtap_kafka_batch_records", "gauge", "Mean records per batch sent over the last statistics interval.", statistics.BatchRecords);
-        Single(w, "vtap_kafka_batch_bytes", "gauge", "Mean bytes per batch sent over the last statistics interval.", statistics.BatchBytes);
     }
 
     private static void ProcessMetrics(PrometheusTextWriter w)

@@ -1,14 +1,14 @@
 using System.Globalization;
 using System.Text;
 
-namespace VtapCollector.Service.Metrics;
+namespace VtapCollector.Export.Metrics;
 
 /// <summary>
 /// Writes the Prometheus text exposition format 0.0.4: a <c># HELP</c> and <c># TYPE</c> line per
 /// family, then one line per sample, label values escaped (backslash, double quote, newline).
 /// A scrape happens every few seconds, so building a string here is fine.
 /// </summary>
-internal sealed class PrometheusTextWriter
+public sealed class PrometheusTextWriter
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -46,6 +46,9 @@ internal sealed class PrometheusTextWriter
 
         _text.Append(' ').Append(Format(value)).Append('\n');
     }
+
+    /// <summary>Appends text already in the exposition format (another writer's families).</summary>
+    public void Raw(string text) => _text.Append(text);
 
     public override string ToString() => _text.ToString();
 
