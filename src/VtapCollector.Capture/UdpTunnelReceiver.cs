@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using VtapCollector.Capture.Udp;
 using VtapCollector.Decoding;
@@ -10,8 +9,8 @@ namespace VtapCollector.Capture;
 /// <summary>
 /// Receives tunnel datagrams (VXLAN, Geneve: the payload a mirror sends to UDP 4789 or 6081) on one
 /// UDP socket, in batches of up to <see cref="UdpTunnelReceiverOptions.BatchSize"/> per
-/// recvmmsg(2) call, and hands each to a struct handler with its sender, kernel receive time and
-/// payload. Linux only (x86-64 and arm64).
+/// recvmmsg(2) call, and hands each to a struct handler with its sender, destination address, kernel
+/// receive time and payload. Linux only (x86-64 and arm64).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -20,7 +19,9 @@ namespace VtapCollector.Capture;
 /// ReceiveMessageFrom allocates per call. Options set before bind: SO_REUSEPORT (several receivers
 /// share the port; the kernel spreads flows over them), SO_RCVBUFFORCE or SO_RCVBUF (a large queue
 /// absorbs bursts), SO_TIMESTAMPNS (kernel receive time per datagram; SO_TIMESTAMP where that is
-/// refused), SO_RXQ_OVFL (the socket's drop counter rides on every datagram queued after a drop).
+/// refused), SO_RXQ_OVFL (the socket's drop counter rides on every datagram queued after a drop),
+/// IP_PKTINFO on IPv4 sockets and IPV6_RECVPKTINFO on IPv6 ones, plus IP_PKTINFO in dual mode (each
+/// datagram's own destination address: on a wildcard bind the socket's address says nothing).
 /// </para>
 /// <para>
 /// Everything recvmmsg needs (64-byte mmsghdr, iovec, sockaddr and control slots, and the datagram
@@ -31,8 +32,12 @@ namespace VtapCollector.Capture;
 /// </remarks>
 public sealed unsafe class UdpTunnelReceiver : IDisposable
 {
-    /// <summary>Control buffer per datagram: CMSG_SPACE(timespec 16) + CMSG_SPACE(uint32 4) = 32 + 24, rounded up.</summary>
-    private const int ControlSlot = 64;
+    /// <summary>
+    /// Control buffer per datagram, room for every message one datagram can carry:
+    /// CMSG_SPACE(timespec 16) + CMSG_SPACE(uint32 4) + CMSG_SPACE(in_pktinfo 12) + CMSG_SPACE(in6_pktinfo 20)
+    /// = 32 + 24 + 32 + 40 (an IPv4 datagram on a dual-mode socket gets both pktinfo messages).
+    /// </summary>
+    private const int ControlSlot = 128;
 
     private const long UnixEpochTicks = 621_355_968_000_000_000L;
 
@@ -41,6 +46,8 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
     private readonly int _batchSize;
     private readonly int _datagramSlot;
     private readonly ushort _localPort;
+    private readonly IpAddress _boundAddress;
+    private readonly byte _boundIpVersion;
     private byte* _memory;
     private MultiMessageHeader* _messages;
     private byte* _names;
@@ -69,11 +76,13 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         _batchSize = options.BatchSize;
         _datagramSlot = (options.MaxDatagramBytes + 63) & ~63;
         MaxDatagramBytes = options.MaxDatagramBytes;
-        _socket = OpenAndBind(endPoint, options, out var timestampsNs, out var dropCounter);
+        _socket = OpenAndBind(endPoint, options, out var timestampsNs, out var dropCounter, out var packetInfo);
         KernelTimestampsInNanoseconds = timestampsNs;
         DropCounterEnabled = dropCounter;
+        DestinationFromKernel = packetInfo;
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _localPort = (ushort)LocalEndPoint.Port;
+        _boundAddress = ToIpAddress(LocalEndPoint.Address, out _boundIpVersion);
         ReceiveBufferBytes = GetInt(_socket, LinuxSocketInterop.SoRcvbuf);
         _handle = _socket.SafeHandle;
         AllocateBuffers();
@@ -102,6 +111,13 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
 
     /// <summary>True when the kernel accepted SO_RXQ_OVFL, so <see cref="KernelDrops"/> is reported.</summary>
     public bool DropCounterEnabled { get; }
+
+    /// <summary>
+    /// True when the kernel accepted IP_PKTINFO (IPv4) or IPV6_RECVPKTINFO (IPv6), so
+    /// <see cref="ReceivedDatagram.Destination"/> is each datagram's own destination; otherwise it is
+    /// the bound address of <see cref="LocalEndPoint"/>.
+    /// </summary>
+    public bool DestinationFromKernel { get; }
 
     /// <summary>Datagrams delivered so far.</summary>
     public long Datagrams { get; private set; }
@@ -184,7 +200,7 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private static Socket OpenAndBind(IPEndPoint endPoint, UdpTunnelReceiverOptions options, out bool timestampsNs, out bool dropCounter)
+    private static Socket OpenAndBind(IPEndPoint endPoint, UdpTunnelReceiverOptions options, out bool timestampsNs, out bool dropCounter, out bool packetInfo)
     {
         Socket socket;
         try
@@ -201,7 +217,8 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
 
         try
         {
-            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+            var dualMode = endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any);
+            if (dualMode)
             {
                 // :: receives IPv4 too; IPv4 senders appear as ::ffff:a.b.c.d and are reported as IPv4.
                 socket.DualMode = true;
@@ -220,6 +237,7 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
             }
 
             dropCounter = TrySetInt(socket, LinuxSocketInterop.SoRxqOvfl, 1);
+            packetInfo = EnablePacketInfo(socket, endPoint.AddressFamily, dualMode);
             Bind(socket, endPoint);
             return socket;
         }
@@ -271,24 +289,61 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         }
     }
 
-    private static void SetInt(Socket socket, int option, int value)
+    /// <summary>
+    /// Asks for each datagram's destination address. IPV6_RECVPKTINFO alone already reports an IPv4
+    /// datagram of a dual-mode socket (as ::ffff:a.b.c.d) on current kernels; IP_PKTINFO is set too so
+    /// the IPv4 path never depends on that. False when the kernel refused the option for the family.
+    /// </summary>
+    private static bool EnablePacketInfo(Socket socket, AddressFamily family, bool dualMode)
+    {
+        if (family == AddressFamily.InterNetwork)
+        {
+            return TrySetInt(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
+        }
+
+        var ipv6 = TrySetInt(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
+        var ipv4 = dualMode && TrySetInt(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
+        return ipv6 && (ipv4 || !dualMode);
+    }
+
+    private static void SetInt(Socket socket, int option, int value) => SetInt(socket, LinuxSocketInterop.SolSocket, option, value);
+
+    private static void SetInt(Socket socket, int level, int option, int value)
     {
         Span<byte> bytes = stackalloc byte[sizeof(int)];
         MemoryMarshal.Write(bytes, in value);
-        socket.SetRawSocketOption(LinuxSocketInterop.SolSocket, option, bytes);
+        socket.SetRawSocketOption(level, option, bytes);
     }
 
-    private static bool TrySetInt(Socket socket, int option, int value)
+    private static bool TrySetInt(Socket socket, int option, int value) => TrySetInt(socket, LinuxSocketInterop.SolSocket, option, value);
+
+    private static bool TrySetInt(Socket socket, int level, int option, int value)
     {
         try
         {
-            SetInt(socket, option, value);
+            SetInt(socket, level, option, value);
             return true;
         }
         catch (SocketException)
         {
             return false;
         }
+    }
+
+    /// <summary>The bound address as the datagrams report addresses: IPv4 (or IPv4-mapped) as IPv4.</summary>
+    private static IpAddress ToIpAddress(IPAddress address, out byte version)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        if (address.AddressFamily == AddressFamily.InterNetwork || address.IsIPv4MappedToIPv6)
+        {
+            address.MapToIPv4().TryWriteBytes(bytes, out _);
+            version = 4;
+            return IpAddress.ReadIPv4(bytes);
+        }
+
+        address.TryWriteBytes(bytes, out _);
+        version = 6;
+        return IpAddress.ReadIPv6(bytes);
     }
 
     private static int GetInt(Socket socket, int option)
@@ -418,7 +473,13 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
                 out var version,
                 out var sourcePort);
 
-            var timestamp = ReadControl(ref message.Header);
+            var control = ControlMessageReader.Read(new ReadOnlySpan<byte>(message.Header.Control, (int)Math.Min(message.Header.ControlLength, (nuint)ControlSlot)));
+            if (control.KernelDrops >= 0)
+            {
+                KernelDrops = control.KernelDrops;
+            }
+
+            var timestamp = control.TimestampNanos;
             var fromKernel = timestamp != 0;
             if (!fromKernel)
             {
@@ -431,58 +492,16 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
             }
 
             bytes += length;
-            var meta = new ReceivedDatagram(source, version, sourcePort, _localPort, timestamp, fromKernel, truncated);
+            var meta = new ReceivedDatagram(source, version, sourcePort, _localPort, timestamp, fromKernel, truncated)
+            {
+                Destination = control.DestinationIpVersion != 0 ? control.Destination : _boundAddress,
+                DestinationIpVersion = control.DestinationIpVersion != 0 ? control.DestinationIpVersion : _boundIpVersion,
+            };
             handler.OnDatagram(in meta, new ReadOnlySpan<byte>(_data + ((nint)i * _datagramSlot), length));
         }
 
         Datagrams += received;
         Bytes += bytes;
         Batches++;
-    }
-
-    /// <summary>
-    /// Walks the datagram's control messages (cmsg(3): CMSG_FIRSTHDR / CMSG_NXTHDR by hand): returns
-    /// the kernel timestamp in Unix nanoseconds (0 when there is none) and records SO_RXQ_OVFL.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long ReadControl(ref MessageHeader header)
-    {
-        long timestamp = 0;
-        var control = (byte*)header.Control;
-        var end = (int)Math.Min(header.ControlLength, (nuint)ControlSlot);
-        var offset = 0;
-        while (offset + LinuxSocketInterop.CmsgHeaderLength <= end)
-        {
-            var cmsg = (ControlMessageHeader*)(control + offset);
-            var length = (int)Math.Min(cmsg->Length, (nuint)(end - offset));
-            if (length < LinuxSocketInterop.CmsgHeaderLength)
-            {
-                break;
-            }
-
-            var data = control + offset + LinuxSocketInterop.CmsgHeaderLength;
-            var dataLength = length - LinuxSocketInterop.CmsgHeaderLength;
-            if (cmsg->Level == LinuxSocketInterop.SolSocket)
-            {
-                switch (cmsg->Type)
-                {
-                    case LinuxSocketInterop.SoTimestampns when dataLength >= 16:
-                        // struct timespec { time_t tv_sec; long tv_nsec; }
-                        timestamp = (((long*)data)[0] * 1_000_000_000L) + ((long*)data)[1];
-                        break;
-                    case LinuxSocketInterop.SoTimestamp when dataLength >= 16:
-                        // struct timeval { time_t tv_sec; suseconds_t tv_usec; }
-                        timestamp = (((long*)data)[0] * 1_000_000_000L) + (((long*)data)[1] * 1_000L);
-                        break;
-                    case LinuxSocketInterop.SoRxqOvfl when dataLength >= 4:
-                        KernelDrops = *(uint*)data;
-                        break;
-                }
-            }
-
-            offset += LinuxSocketInterop.CmsgAlign(length);
-        }
-
-        return timestamp;
     }
 }

@@ -19,7 +19,22 @@ public readonly record struct ReceivedDatagram(
     ushort LocalPort,
     long TimestampNanos,
     bool KernelTimestamp,
-    bool Truncated);
+    bool Truncated)
+{
+    /// <summary>
+    /// The address the datagram was sent to (a tunnel's outer destination: this collector's address
+    /// the mirror sends to), from the IP header as the kernel reports it per datagram (IP_PKTINFO
+    /// ipi_addr, IPV6_PKTINFO ipi6_addr), so a receiver on a wildcard address (0.0.0.0, ::) still
+    /// tells which of the machine's addresses was used; for a broadcast or multicast datagram, that
+    /// broadcast or group address. IPv4 datagrams of a dual-mode IPv6 socket are reported as IPv4.
+    /// When the kernel attached no pktinfo, the receiver's bound address (which may be the wildcard).
+    /// Default (when built without it): <c>::</c>.
+    /// </summary>
+    public IpAddress Destination { get; init; }
+
+    /// <summary>4 or 6: the family of <see cref="Destination"/>. Default (when built without it): 0.</summary>
+    public byte DestinationIpVersion { get; init; }
+}
 
 /// <summary>
 /// Receives datagrams from <see cref="UdpTunnelReceiver.ReceiveBatch"/>. Implemented by structs and

@@ -5,8 +5,8 @@ namespace VtapCollector.Capture.Udp;
 /// <summary>
 /// The Linux system calls and structures the UDP receiver and sender use that .NET's
 /// <see cref="System.Net.Sockets.Socket"/> does not expose: recvmmsg(2), sendmmsg(2), poll(2), and
-/// the ancillary data (cmsg(3)) that carries kernel receive timestamps and the socket's drop
-/// counter.
+/// the ancillary data (cmsg(3)) that carries kernel receive timestamps, the socket's drop
+/// counter and each datagram's destination address.
 /// </summary>
 /// <remarks>
 /// Layouts are those of the LP64 Linux ABI (x86-64; arm64 is identical for every structure and
@@ -40,6 +40,42 @@ internal static unsafe partial class LinuxSocketInterop
 
     /// <summary>socket(7) SO_RXQ_OVFL: a <c>uint32_t</c> control message with the number of datagrams the socket dropped (receive queue full) before this one was queued; sent only once it is non-zero.</summary>
     public const int SoRxqOvfl = 40;
+
+    /// <summary>ip(7): level (IPPROTO_IP) of the IP_* options and of their control messages.</summary>
+    public const int SolIp = 0;
+
+    /// <summary>
+    /// ip(7) IP_PKTINFO: as a socket option, asks for an IP_PKTINFO control message per datagram; its
+    /// data is a <c>struct in_pktinfo { int ipi_ifindex; struct in_addr ipi_spec_dst; struct in_addr ipi_addr; }</c>
+    /// (12 bytes). Accepted on AF_INET6 sockets too, where it applies to IPv4 datagrams of dual mode.
+    /// </summary>
+    public const int IpPktinfo = 8;
+
+    /// <summary>sizeof(struct in_pktinfo).</summary>
+    public const int InPktinfoLength = 12;
+
+    /// <summary>
+    /// Offset of in_pktinfo's ipi_addr: the destination address in the datagram's IP header. (ipi_spec_dst,
+    /// offset 4, is the local address a reply would be sent from, which differs for broadcasts.)
+    /// </summary>
+    public const int InPktinfoAddressOffset = 8;
+
+    /// <summary>ipv6(7): level (IPPROTO_IPV6) of the IPV6_* options and of their control messages.</summary>
+    public const int SolIpv6 = 41;
+
+    /// <summary>ipv6(7) IPV6_RECVPKTINFO (RFC 3542 section 6.1): asks for an IPV6_PKTINFO control message per datagram.</summary>
+    public const int Ipv6Recvpktinfo = 49;
+
+    /// <summary>
+    /// ipv6(7) IPV6_PKTINFO: the control message type; its data is a
+    /// <c>struct in6_pktinfo { struct in6_addr ipi6_addr; int ipi6_ifindex; }</c> (20 bytes, RFC 3542
+    /// section 6.1), ipi6_addr being the datagram's destination address (IPv4-mapped for an IPv4
+    /// datagram on a dual-mode socket).
+    /// </summary>
+    public const int Ipv6Pktinfo = 50;
+
+    /// <summary>sizeof(struct in6_pktinfo); ipi6_addr is at offset 0.</summary>
+    public const int In6PktinfoLength = 20;
 
     /// <summary>recvmsg(2) msg_flags: the datagram was longer than the buffer; its tail was discarded.</summary>
     public const int MsgTrunc = 0x20;
@@ -185,7 +221,8 @@ internal struct MultiMessageHeader
 /// 16 bytes; cmsg_len counts the header and the data, CMSG_DATA is at offset 16, and the next
 /// message starts CMSG_ALIGN(cmsg_len) bytes on. SO_TIMESTAMPNS's data is a <c>struct timespec</c>
 /// <c>{ time_t tv_sec; long tv_nsec; }</c> (16 bytes), SO_TIMESTAMP's a <c>struct timeval</c>
-/// <c>{ time_t tv_sec; suseconds_t tv_usec; }</c> (16 bytes), SO_RXQ_OVFL's a <c>uint32_t</c>.
+/// <c>{ time_t tv_sec; suseconds_t tv_usec; }</c> (16 bytes), SO_RXQ_OVFL's a <c>uint32_t</c>,
+/// IP_PKTINFO's a <c>struct in_pktinfo</c> (12 bytes) and IPV6_PKTINFO's a <c>struct in6_pktinfo</c> (20 bytes).
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 internal struct ControlMessageHeader

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using VtapCollector.Decoding;
 
 namespace VtapCollector.Capture.Tests.Udp;
 
@@ -19,12 +20,16 @@ internal struct CountingDatagramHandler : IDatagramHandler
     public long Count;
     public long Bytes;
     public long Checksum;
+    public IpAddress LastDestination;
+    public byte LastDestinationIpVersion;
 
     public void OnDatagram(in ReceivedDatagram meta, ReadOnlySpan<byte> payload)
     {
         Count++;
         Bytes += payload.Length;
         Checksum += meta.TimestampNanos ^ meta.SourcePort ^ (payload.Length > 0 ? payload[0] : 0);
+        LastDestination = meta.Destination;
+        LastDestinationIpVersion = meta.DestinationIpVersion;
     }
 }
 
@@ -43,11 +48,18 @@ internal static class UdpTest
             ReusePort = reusePort,
         });
 
+    /// <summary>A receiver on <paramref name="address"/> (a wildcard, or one address of this machine) with a port the kernel picks.</summary>
+    public static UdpTunnelReceiver Receiver(IPAddress address) =>
+        new(new UdpTunnelReceiverOptions { EndPoint = new IPEndPoint(address, 0) });
+
     /// <summary>A plain .NET UDP socket bound to 127.0.0.1 on a port the kernel picks.</summary>
-    public static Socket Sender()
+    public static Socket Sender() => Sender(IPAddress.Loopback);
+
+    /// <summary>A plain .NET UDP socket bound to <paramref name="address"/> (127.0.0.1 or ::1) on a port the kernel picks.</summary>
+    public static Socket Sender(IPAddress address)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(LoopbackAnyPort);
+        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(address, 0));
         return socket;
     }
 

@@ -5,10 +5,11 @@ using VtapCollector.Decoding;
 namespace VtapCollector.Capture.Tests.Udp;
 
 /// <summary>
-/// The UDP tunnel receiver on 127.0.0.1 with kernel-chosen ports: batched recvmmsg delivery with
-/// payload, sender and kernel timestamps, MSG_TRUNC, SO_REUSEPORT sharing, the port-in-use
-/// message, timeouts, SO_RXQ_OVFL drop counting and no allocation per datagram. Every wait is
-/// bounded; all traffic goes to 127.0.0.1.
+/// The UDP tunnel receiver on loopback with kernel-chosen ports: batched recvmmsg delivery with
+/// payload, sender, destination (IP_PKTINFO / IPV6_PKTINFO) and kernel timestamps, MSG_TRUNC,
+/// SO_REUSEPORT sharing, the port-in-use message, timeouts, SO_RXQ_OVFL drop counting and no
+/// allocation per datagram. Every wait is bounded; all traffic goes to 127.0.0.0/8 or ::1 (Linux
+/// delivers all of 127.0.0.0/8 on lo).
 /// </summary>
 public class UdpTunnelReceiverTests
 {
@@ -42,6 +43,8 @@ public class UdpTunnelReceiverTests
             Assert.Equal(4, meta.SourceIpVersion);
             Assert.Equal(senderPort, meta.SourcePort);
             Assert.Equal(target.Port, meta.LocalPort);
+            Assert.Equal(IpAddress.Parse("127.0.0.1"), meta.Destination);
+            Assert.Equal(4, meta.DestinationIpVersion);
             Assert.False(meta.Truncated);
             Assert.True(meta.KernelTimestamp, $"datagram {i} has no kernel timestamp");
             Assert.InRange(meta.TimestampNanos, before - 1_000_000_000L, after + 1_000_000_000L);
@@ -155,19 +158,24 @@ public class UdpTunnelReceiverTests
         Assert.Equal(0, receiver.Batches);
     }
 
-    [Fact]
-    public void Receiving_allocates_nothing_per_datagram_after_warm_up()
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    public void Receiving_allocates_nothing_per_datagram_after_warm_up(string bindAddress)
     {
+        // On :: an IPv4 datagram carries both IPV6_PKTINFO and IP_PKTINFO: the longest control data.
         const int count = 2_000;
-        using var receiver = UdpTest.Receiver();
+        using var receiver = UdpTest.Receiver(IPAddress.Parse(bindAddress));
         using var sender = UdpTest.Sender();
+        var target = new IPEndPoint(IPAddress.Loopback, receiver.LocalEndPoint.Port);
         var payload = UdpTest.Payload(7, 200);
         var handler = new CountingDatagramHandler();
 
         // Warm up: JIT and first-call paths.
         for (var i = 0; i < 100; i++)
         {
-            sender.SendTo(payload, receiver.LocalEndPoint);
+            sender.SendTo(payload, target);
         }
 
         for (var calls = 0; handler.Count < 100 && calls < 1_000; calls++)
@@ -178,7 +186,7 @@ public class UdpTunnelReceiverTests
         Assert.Equal(100, handler.Count);
         for (var i = 0; i < count; i++)
         {
-            sender.SendTo(payload, receiver.LocalEndPoint);
+            sender.SendTo(payload, target);
         }
 
         handler = new CountingDatagramHandler();
@@ -192,7 +200,83 @@ public class UdpTunnelReceiverTests
 
         Assert.Equal(count, handler.Count);
         Assert.Equal(0, receiver.KernelDrops);
+        Assert.Equal(IpAddress.Parse("127.0.0.1"), handler.LastDestination);
+        Assert.Equal(4, handler.LastDestinationIpVersion);
         Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void A_receiver_on_the_IPv4_any_address_reports_each_datagrams_own_destination()
+    {
+        // Interleaved, so the destinations differ within one recvmmsg batch.
+        const int count = 40;
+        using var receiver = UdpTest.Receiver(IPAddress.Any);
+        using var sender = UdpTest.Sender();
+        string[] destinations = ["127.0.0.1", "127.0.0.2"];
+        for (var i = 0; i < count; i++)
+        {
+            sender.SendTo(UdpTest.Payload(i, 64), new IPEndPoint(IPAddress.Parse(destinations[i % 2]), receiver.LocalEndPoint.Port));
+        }
+
+        var batches = new List<int>();
+        var received = UdpTest.Drain(receiver, count, batchSizes: batches);
+
+        Assert.True(receiver.DestinationFromKernel);
+        Assert.Equal(IPAddress.Any, receiver.LocalEndPoint.Address);
+        Assert.Equal(count, received.Count);
+        Assert.Contains(batches, size => size > 1);
+        foreach (var (meta, payload) in received)
+        {
+            var index = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(payload);
+            Assert.Equal(IpAddress.Parse(destinations[index % 2]), meta.Destination);
+            Assert.Equal(4, meta.DestinationIpVersion);
+            Assert.Equal(IpAddress.Parse("127.0.0.1"), meta.Source);
+        }
+    }
+
+    [Fact]
+    public void A_dual_mode_receiver_reports_an_IPv6_destination_as_IPv6_and_an_IPv4_one_as_IPv4()
+    {
+        using var receiver = UdpTest.Receiver(IPAddress.IPv6Any);
+        using var sender6 = UdpTest.Sender(IPAddress.IPv6Loopback);
+        using var sender4 = UdpTest.Sender();
+        var port = receiver.LocalEndPoint.Port;
+        sender6.SendTo(UdpTest.Payload(0, 64), new IPEndPoint(IPAddress.IPv6Loopback, port));
+        sender4.SendTo(UdpTest.Payload(1, 64), new IPEndPoint(IPAddress.Loopback, port));
+        sender4.SendTo(UdpTest.Payload(2, 64), new IPEndPoint(IPAddress.Parse("127.0.0.2"), port));
+
+        var received = UdpTest.Drain(receiver, 3)
+            .OrderBy(copy => System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(copy.Payload))
+            .Select(copy => copy.Meta)
+            .ToList();
+
+        Assert.True(receiver.DestinationFromKernel);
+        Assert.Equal(3, received.Count);
+        Assert.Equal(IpAddress.Parse("::1"), received[0].Destination);
+        Assert.Equal(6, received[0].DestinationIpVersion);
+        Assert.Equal(6, received[0].SourceIpVersion);
+        Assert.Equal(IpAddress.Parse("127.0.0.1"), received[1].Destination);
+        Assert.Equal(4, received[1].DestinationIpVersion);
+        Assert.Equal(4, received[1].SourceIpVersion);
+        Assert.Equal(IpAddress.Parse("127.0.0.2"), received[2].Destination);
+        Assert.Equal(4, received[2].DestinationIpVersion);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.2", 4)]
+    [InlineData("::1", 6)]
+    public void A_receiver_bound_to_one_address_reports_that_address(string address, int ipVersion)
+    {
+        var bound = IPAddress.Parse(address);
+        using var receiver = UdpTest.Receiver(bound);
+        using var sender = UdpTest.Sender(bound.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback);
+        sender.SendTo(UdpTest.Payload(5, 64), receiver.LocalEndPoint);
+
+        var received = UdpTest.Drain(receiver, 1);
+
+        Assert.Single(received);
+        Assert.Equal(IpAddress.Parse(address), received[0].Meta.Destination);
+        Assert.Equal(ipVersion, received[0].Meta.DestinationIpVersion);
     }
 
     [Fact]
