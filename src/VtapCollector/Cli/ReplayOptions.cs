@@ -1,4 +1,5 @@
 using VtapCollector.Decoding;
+using VtapCollector.Flows;
 
 namespace VtapCollector.Cli;
 
@@ -26,6 +27,18 @@ internal sealed class ReplayOptions
     public int MaxFlows { get; private set; } = 1_000_000;
 
     public bool Quiet { get; private set; }
+
+    /// <summary>Flow workers; 0: the engine's default (half the cores, at least one).</summary>
+    public int Workers { get; private set; }
+
+    public FlowTableOptions ToFlowTableOptions() => new()
+    {
+        Capacity = MaxFlows,
+        ActiveTimeout = ActiveTimeout,
+        IdleTimeout = IdleTimeout,
+        TcpIdleTimeout = TcpIdleTimeout,
+        TcpClosingTimeout = TcpClosingTimeout,
+    };
 
     public DecoderOptions ToDecoderOptions() => new()
     {
@@ -64,6 +77,9 @@ internal sealed class ReplayOptions
                     break;
                 case "--max-flows":
                     options.MaxFlows = reader.Int(argument, 16, 100_000_000);
+                    break;
+                case "--workers":
+                    options.Workers = reader.Int(argument, 1, 256);
                     break;
                 case "--quiet" or "-q":
                     options.Quiet = true;

@@ -34,6 +34,9 @@ internal static class Usage
           --tcp-idle-timeout S       Seconds after which an idle TCP flow ends (default 300).
           --tcp-closing-timeout S    Seconds a flow lingers after FIN/RST so last ACKs count (default 5).
           --max-flows N              Flow table capacity; when full the stalest flow is evicted (default 1000000).
+          --workers N                Flow workers, each on its own thread with its own table (default: half the
+                                     cores, at least 1). The set of records is the same for every N; records of
+                                     one flow stay in order, records of different flows interleave.
           --quiet                    No summary on stderr.
 
         Send options:

@@ -1,21 +1,27 @@
 using System.Diagnostics;
-using System.Globalization;
 using VtapCollector.Capture;
 using VtapCollector.Cli;
-using VtapCollector.Decoding;
-using VtapCollector.Export;
+using VtapCollector.Engine;
+using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Sources;
+using VtapCollector.Engine.Workers;
+using VtapCollector.Export.Sinks;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Replay;
 
 /// <summary>
-/// <c>vtap-collector replay</c>: a capture in, flow records out, a summary on stderr. Deterministic:
-/// time comes from packet timestamps only.
+/// <c>vtap-collector replay</c>: a capture in, flow records out, a summary on stderr. The same engine
+/// as the daemon, fed by the capture reader on this thread, with <c>--workers</c> flow workers and
+/// packet time as its clock: the set of records does not depend on the number of workers.
 /// </summary>
 internal static class ReplayCommand
 {
     /// <summary>Name of the bundled sample capture (an embedded resource).</summary>
     public const string SampleName = "sample-vxlan.pcap";
+
+    /// <summary>Packets a worker's queue holds in a replay: a burst of decoding never waits on a worker's cache misses.</summary>
+    private const int ReplayQueueCapacity = 1 << 16;
 
     public static async Task<int> RunAsync(ReplayOptions options, TextWriter log)
     {
@@ -34,26 +40,57 @@ internal static class ReplayCommand
         var stopwatch = Stopwatch.StartNew();
         await using (input.ConfigureAwait(false))
         {
-            using var writer = new JsonLinesRecordWriter(OpenOutput(options.Output), ownsStream: options.Output != "-");
-            var flows = new FlowTable(FlowOptions(options), writer);
-            var state = new ReplayState();
-            var reader = new CaptureReader(input);
-            var handler = new ReplayHandler(new PacketDecoder(options.ToDecoderOptions()), flows, state);
-            var error = await reader.ReadAllAsync(handler).ConfigureAwait(false);
-            handler.Flush();
-            flows.FlushAll(EndReason.EndOfInput);
-            writer.Flush();
-            stopwatch.Stop();
+            var output = new StreamSink(OpenOutput(options.Output), options.Output == "-" ? "stdout" : "file", leaveOpen: false);
+            using var engine = new FlowEngine(new EngineSetup(
+                new PipelineOptions
+                {
+                    Workers = options.Workers,
+                    DispatchQueueCapacity = ReplayQueueCapacity,
 
+                    // A replay loses nothing: the reader waits for the workers, the workers for the sink.
+                    DispatchOverflow = OverflowPolicy.Block,
+                    RecordOverflow = OverflowPolicy.Block,
+                },
+                options.ToFlowTableOptions(),
+                options.ToDecoderOptions(),
+                AllowList.Open,
+                [output],
+                EngineClock.Packet));
+            var ingress = engine.AddIngress("file");
+            engine.Start();
+            var reader = new CaptureReader(input);
+            CaptureError error;
+            try
+            {
+                error = await CaptureFileSource.ReadAsync(reader, ingress).ConfigureAwait(false);
+            }
+            finally
+            {
+                engine.Finish(EndReason.EndOfInput, long.MaxValue);
+            }
+
+            if (engine.Failure is { } failure)
+            {
+                throw new InvalidOperationException("A flow worker or the exporter failed.", failure);
+            }
+
+            output.Flush();
+            stopwatch.Stop();
             if (error is not CaptureError.None and not CaptureError.RecordTruncated)
             {
                 await log.WriteLineAsync($"vtap-collector: '{inputName}': {error.Describe(reader.Magic)}").ConfigureAwait(false);
                 return 1;
             }
 
+            if (!output.IsHealthy)
+            {
+                await log.WriteLineAsync($"vtap-collector: cannot write the records to '{options.Output}': {output.LastError}").ConfigureAwait(false);
+                return 1;
+            }
+
             if (!options.Quiet)
             {
-                await log.WriteAsync(ReplaySummary.Format(inputName, reader, state, flows, writer, stopwatch.Elapsed)).ConfigureAwait(false);
+                await log.WriteAsync(ReplaySummary.Format(inputName, reader, engine, stopwatch.Elapsed)).ConfigureAwait(false);
             }
 
             if (error == CaptureError.RecordTruncated)
@@ -80,6 +117,11 @@ internal static class ReplayCommand
             return Console.OpenStandardInput();
         }
 
+        if (Directory.Exists(path))
+        {
+            throw new IOException("it is a directory; name a pcap or pcapng file in it (or - for standard input).");
+        }
+
         if (!File.Exists(path))
         {
             throw new FileNotFoundException("no such file.", path);
@@ -90,42 +132,4 @@ internal static class ReplayCommand
 
     private static Stream OpenOutput(string path) =>
         path == "-" ? Console.OpenStandardOutput() : new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1);
-
-    private static FlowTableOptions FlowOptions(ReplayOptions options) => new()
-    {
-        Capacity = options.MaxFlows,
-        ActiveTimeout = options.ActiveTimeout,
-        IdleTimeout = options.IdleTimeout,
-        TcpIdleTimeout = options.TcpIdleTimeout,
-        TcpClosingTimeout = options.TcpClosingTimeout,
-    };
-}
-
-/// <summary>The end-of-replay summary: what came in, what was decoded, each reason, what went out.</summary>
-internal static class ReplaySummary
-{
-    public static string Format(string input, CaptureReader reader, ReplayState state, FlowTable flows, JsonLinesRecordWriter writer, TimeSpan elapsed)
-    {
-        var c = CultureInfo.InvariantCulture;
-        var text = new System.Text.StringBuilder();
-        text.Append(c, $"replay of {input}{Environment.NewLine}");
-        text.Append(c, $"  packets      {reader.Packets,12:N0}   ({reader.CapturedBytes:N0} bytes captured){Environment.NewLine}");
-        text.Append(c, $"  decoded      {state.Counters[DecodeStatus.Ok],12:N0}{Environment.NewLine}");
-        foreach (var (status, count) in state.Counters.Problems())
-        {
-            text.Append(c, $"  {status.ToLabel(),-28} {count,12:N0}{Environment.NewLine}");
-        }
-
-        if (state.TruncatedCopies > 0)
-        {
-            text.Append(c, $"  truncated copies (counted by IP length) {state.TruncatedCopies,12:N0}{Environment.NewLine}");
-        }
-
-        text.Append(c, $"  flows        {flows.FlowsCreated,12:N0}   (peak active {flows.PeakCount:N0}, evicted {flows.Evictions:N0}){Environment.NewLine}");
-        text.Append(c, $"  flow table   {flows.Capacity,12:N0} flows capacity, {flows.MemoryBytes / (1024.0 * 1024.0):N0} MiB ({flows.BytesPerFlow} bytes per flow){Environment.NewLine}");
-        text.Append(c, $"  records      {writer.UpdateRecords + writer.EndRecords,12:N0}   (update {writer.UpdateRecords:N0}, end {writer.EndRecords:N0}){Environment.NewLine}");
-        var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
-        text.Append(c, $"  elapsed      {elapsed.TotalSeconds,12:F3} s ({reader.Packets / seconds:N0} packets/s){Environment.NewLine}");
-        return text.ToString();
-    }
 }

@@ -22,7 +22,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
     /// <summary>A warning about the same kind of drop at most this often.</summary>
     private const long WarningIntervalMilliseconds = 60_000;
 
-    private readonly CollectorPipeline _pipeline;
+    private readonly LiveCollector _pipeline;
     private readonly IConfigurationRoot _configuration;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly SystemdNotifier _systemd;
@@ -39,7 +39,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
     private int _stopRequested;
 
     public CollectorService(
-        CollectorPipeline pipeline,
+        LiveCollector pipeline,
         IConfigurationRoot configuration,
         IHostApplicationLifetime lifetime,
         SystemdNotifier systemd,
@@ -60,7 +60,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
         _started = true;
         var settings = _pipeline.Settings;
         var sources = DescribeSources();
-        var sinks = string.Join(", ", _pipeline.Exporter!.Sinks.Select(s => s.Sink.Name));
+        var sinks = string.Join(", ", _pipeline.Engine.Exporter!.Sinks.Select(s => s.Sink.Name));
         var capacity = _pipeline.Workers.Sum(w => (long)w.Table.Capacity);
         var memory = _pipeline.Workers.Sum(w => w.Table.MemoryBytes) / (1024 * 1024);
         Log.Started(_logger, sources, _pipeline.Workers.Count, capacity, memory, sinks, settings.MetricsListen.ToString());
@@ -73,7 +73,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
             Log.AllowListInForce(_logger, settings.AllowList.Describe());
         }
 
-        var udp = _pipeline.Receivers.Where(r => r.Counters.Source == "udp").Select(r => r.Counters.ReceiveBufferBytes).DefaultIfEmpty(long.MaxValue).Min();
+        var udp = _pipeline.Sources.Receivers.Where(r => r.Counters.Source == "udp").Select(r => r.Counters.ReceiveBufferBytes).DefaultIfEmpty(long.MaxValue).Min();
         if (udp < settings.Raw.Sources.Udp.ReceiveBufferBytes)
         {
             Log.ReceiveBufferSmall(_logger, udp, settings.Raw.Sources.Udp.ReceiveBufferBytes);
@@ -114,7 +114,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
         var finished = await Task.Run(() => _pipeline.Stop(TimeSpan.FromSeconds(timeout)), CancellationToken.None).ConfigureAwait(false);
         if (finished)
         {
-            Log.Stopped(_logger, _pipeline.Exporter?.Sinks.Sum(s => s.Updates + s.Ends) ?? 0);
+            Log.Stopped(_logger, _pipeline.Engine.Exporter?.Sinks.Sum(s => s.Updates + s.Ends) ?? 0);
         }
         else
         {
@@ -149,12 +149,12 @@ internal sealed class CollectorService : IHostedService, IDisposable
             return notAlive;
         }
 
-        if (_pipeline.Exporter is null)
+        if (_pipeline.Engine.Exporter is null)
         {
             return "starting";
         }
 
-        foreach (var sink in _pipeline.Exporter.Sinks)
+        foreach (var sink in _pipeline.Engine.Exporter.Sinks)
         {
             if (!sink.Sink.IsHealthy)
             {
@@ -166,7 +166,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
         if (maxIdle > 0)
         {
             var last = _pipeline.Workers.Max(w => Volatile.Read(ref w.Counters.LastPacketNanos));
-            if (last == 0 || Clock.NowNanos() - last > maxIdle * 1_000_000_000L)
+            if (last == 0 || Engine.Workers.WallClock.NowNanos() - last > maxIdle * 1_000_000_000L)
             {
                 return $"no packet received for {maxIdle} s";
             }
@@ -176,14 +176,14 @@ internal sealed class CollectorService : IHostedService, IDisposable
     }
 
     private string DescribeSources() =>
-        string.Join(", ", _pipeline.UdpEndPoints.Select(e => $"udp {e}").Concat(
-            _pipeline.Receivers.Where(r => r.Counters.Source != "udp").Select(r => r.Counters.Source).Distinct()))
-        + $" ({_pipeline.Receivers.Count} receiving threads)";
+        string.Join(", ", _pipeline.Sources.UdpEndPoints.Select(e => $"udp {e}").Concat(
+            _pipeline.Sources.Receivers.Where(r => r.Counters.Source != "udp").Select(r => r.Counters.Source).Distinct()))
+        + $" ({_pipeline.Sources.Receivers.Count} receiving threads)";
 
     private string? StalledThread(TimeSpan limit)
     {
         var oldest = Environment.TickCount64 - (long)limit.TotalMilliseconds;
-        foreach (var receiver in _pipeline.Receivers)
+        foreach (var receiver in _pipeline.Sources.Receivers)
         {
             if (Volatile.Read(ref receiver.Counters.Heartbeat) < oldest)
             {
@@ -195,11 +195,11 @@ internal sealed class CollectorService : IHostedService, IDisposable
         {
             if (Volatile.Read(ref worker.Counters.Heartbeat) < oldest)
             {
-                return $"vtap-flows-{worker.Index}";
+                return worker.Name;
             }
         }
 
-        return _pipeline.Exporter is { } exporter && Volatile.Read(ref exporter.Heartbeat) < oldest ? "vtap-exporter" : null;
+        return _pipeline.Engine.Exporter is { } exporter && Volatile.Read(ref exporter.Heartbeat) < oldest ? "vtap-exporter" : null;
     }
 
     private async Task MonitorAsync(CancellationToken stopping)
@@ -241,12 +241,12 @@ internal sealed class CollectorService : IHostedService, IDisposable
 
     private void ReportStatus()
     {
-        var receivers = _pipeline.Receivers;
+        var receivers = _pipeline.Sources.Receivers;
         var packets = Delta("packets", receivers.Sum(r => Volatile.Read(ref r.Counters.Packets)));
         var kernelDrops = Delta("kernel", receivers.Sum(r => Volatile.Read(ref r.Counters.KernelDrops)));
         var dispatchDrops = Delta("dispatch", receivers.Sum(r => Volatile.Read(ref r.Counters.DispatchDropped)));
         var queueDrops = Delta("records", _pipeline.Workers.Sum(w => Volatile.Read(ref w.Counters.RecordQueueDropped)));
-        var sinkDrops = Delta("sinks", _pipeline.Exporter?.Sinks.Sum(s => Volatile.Read(ref s.Dropped)) ?? 0);
+        var sinkDrops = Delta("sinks", _pipeline.Engine.Exporter?.Sinks.Sum(s => Volatile.Read(ref s.Dropped)) ?? 0);
         var flows = _pipeline.Workers.Sum(w => (long)w.Table.Count);
         _systemd.Status(string.Create(CultureInfo.InvariantCulture,
             $"{packets / StatusIntervalSeconds} packets/s, {flows} active flows, drops in {StatusIntervalSeconds} s: kernel {kernelDrops}, dispatch {dispatchDrops}, records {queueDrops + sinkDrops}"));
@@ -271,7 +271,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
             Log.RecordsDropped(_logger, sinkDrops, StatusIntervalSeconds, "a sink could not accept them");
         }
 
-        foreach (var sink in _pipeline.Exporter?.Sinks ?? [])
+        foreach (var sink in _pipeline.Engine.Exporter?.Sinks ?? [])
         {
             var name = sink.Sink.Name;
             if (!sink.Sink.IsHealthy && _unhealthySinks.Add(name))

@@ -186,7 +186,7 @@ internal static class RunCommand
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.Raw.Pipeline.ShutdownTimeoutSeconds + 5));
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(_ => new CollectorPipeline(settings, sinks));
+        builder.Services.AddSingleton(_ => new LiveCollector(settings, sinks));
         builder.Services.AddSingleton<SystemdNotifier>();
         builder.Services.AddSingleton<ReloadCounters>();
         builder.Services.AddSingleton<CollectorMetrics>();

@@ -7,85 +7,14 @@ namespace VtapCollector.Service;
 /// </summary>
 internal sealed class CollectorSettings
 {
-    public SourcesSettings Sources { get; set; } = new();
+    public Engine.Sources.SourcesSettings Sources { get; set; } = new();
     public AllowListSettings AllowList { get; set; } = new();
     public DecoderSettings Decoder { get; set; } = new();
     public FlowSettings Flows { get; set; } = new();
-    public PipelineSettings Pipeline { get; set; } = new();
+    public Engine.PipelineOptions Pipeline { get; set; } = new();
     public SinksSettings Sinks { get; set; } = new();
     public KafkaSettings Kafka { get; set; } = new();
     public MetricsSettings Metrics { get; set; } = new();
-}
-
-/// <summary>Where mirrored traffic comes from. Several sources may run at once.</summary>
-internal sealed class SourcesSettings
-{
-    public UdpSourceSettings Udp { get; set; } = new();
-    public AfPacketSourceSettings AfPacket { get; set; } = new();
-    public PcapSourceSettings Pcap { get; set; } = new();
-}
-
-/// <summary>UDP sockets: the default source, needs no privileges.</summary>
-internal sealed class UdpSourceSettings
-{
-    /// <summary>Receive on UDP sockets. Default true.</summary>
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>Addresses to listen on, <c>ADDRESS:PORT</c>. Default <c>0.0.0.0:4789</c>. A port listed in <c>Decoder:GenevePorts</c> is read as Geneve, any other as VXLAN.</summary>
-    public List<string> Listen { get; set; } = [];
-
-    /// <summary>Sockets per address sharing the port with SO_REUSEPORT, each read by its own thread. 0: one per core. Default 0.</summary>
-    public int Sockets { get; set; }
-
-    /// <summary>Receive buffer per socket (SO_RCVBUF, forced past net.core.rmem_max with CAP_NET_ADMIN). Default 33554432 (32 MiB).</summary>
-    public int ReceiveBufferBytes { get; set; } = 32 * 1024 * 1024;
-
-    /// <summary>Datagrams per recvmmsg call. Default 64.</summary>
-    public int BatchSize { get; set; } = 64;
-
-    /// <summary>Largest datagram kept whole; longer ones are cut and counted. Default 9216.</summary>
-    public int MaxDatagramBytes { get; set; } = 9216;
-}
-
-/// <summary>AF_PACKET TPACKET_V3 ring on a dedicated NIC: sees outer headers and traffic to any address; needs CAP_NET_RAW.</summary>
-internal sealed class AfPacketSourceSettings
-{
-    /// <summary>Default false.</summary>
-    public bool Enabled { get; set; }
-
-    /// <summary>The interface to capture on (required when enabled).</summary>
-    public string Interface { get; set; } = "";
-
-    /// <summary>Rings (threads) joined in one fanout group. 0: one per core. Default 0.</summary>
-    public int Rings { get; set; }
-
-    /// <summary>Ring block size in bytes (a multiple of the page size). Default 1048576 (1 MiB).</summary>
-    public int BlockSizeBytes { get; set; } = 1024 * 1024;
-
-    /// <summary>Blocks per ring. Default 64 (64 MiB per ring).</summary>
-    public int BlockCount { get; set; } = 64;
-
-    /// <summary>Put the interface in promiscuous mode (for a SPAN port whose copies are not addressed to this host). Default false.</summary>
-    public bool Promiscuous { get; set; }
-}
-
-/// <summary>libpcap live capture: the portable alternative to AF_PACKET; needs CAP_NET_RAW.</summary>
-internal sealed class PcapSourceSettings
-{
-    /// <summary>Default false.</summary>
-    public bool Enabled { get; set; }
-
-    /// <summary>The interface to capture on (required when enabled).</summary>
-    public string Interface { get; set; } = "";
-
-    /// <summary>BPF filter. Empty: UDP to the configured VXLAN and Geneve ports.</summary>
-    public string Filter { get; set; } = "";
-
-    /// <summary>Kernel buffer in bytes. Default 33554432 (32 MiB).</summary>
-    public int BufferSizeBytes { get; set; } = 32 * 1024 * 1024;
-
-    /// <summary>Default false.</summary>
-    public bool Promiscuous { get; set; }
 }
 
 /// <summary>Which mirror sources and VNIs are accepted; everything else is dropped and counted.</summary>
@@ -125,38 +54,6 @@ internal sealed class FlowSettings
 
     /// <summary>Seconds a TCP flow lingers after FIN or RST so the last ACKs count. Default 5.</summary>
     public int TcpClosingTimeoutSeconds { get; set; } = 5;
-}
-
-/// <summary>What to do when a hand-off queue between threads is full.</summary>
-internal enum OverflowPolicy
-{
-    /// <summary>The producer waits for room: nothing is dropped here; upstream buffers (the kernel's) absorb or drop, and count.</summary>
-    Block,
-
-    /// <summary>The item that does not fit is dropped and counted.</summary>
-    DropNewest,
-}
-
-/// <summary>Threads and the queues between them.</summary>
-internal sealed class PipelineSettings
-{
-    /// <summary>Flow workers, each with its own flow table. 0: half the cores, at least 1. Default 0.</summary>
-    public int Workers { get; set; }
-
-    /// <summary>Packets each receiver can queue for each worker (a power of two). Default 16384.</summary>
-    public int DispatchQueueCapacity { get; set; } = 16384;
-
-    /// <summary>When a worker's queue is full: Block (the receiver waits; the kernel buffer absorbs) or DropNewest. Default DropNewest.</summary>
-    public OverflowPolicy DispatchOverflow { get; set; } = OverflowPolicy.DropNewest;
-
-    /// <summary>Records each worker can queue for the exporter (a power of two). Default 65536.</summary>
-    public int RecordQueueCapacity { get; set; } = 65536;
-
-    /// <summary>When the record queue is full: Block (the worker waits) or DropNewest. Default Block.</summary>
-    public OverflowPolicy RecordOverflow { get; set; } = OverflowPolicy.Block;
-
-    /// <summary>Seconds allowed at shutdown to emit every active flow and flush the sinks. Default 20.</summary>
-    public int ShutdownTimeoutSeconds { get; set; } = 20;
 }
 
 /// <summary>Where records go.</summary>

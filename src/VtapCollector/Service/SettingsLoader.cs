@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using VtapCollector.Decoding;
+using VtapCollector.Engine.Ingress;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Service;

@@ -1,8 +1,9 @@
+using VtapCollector.Engine.Workers;
 using VtapCollector.Export.Formats;
 using VtapCollector.Export.Sinks;
 using VtapCollector.Flows;
 
-namespace VtapCollector.Service;
+namespace VtapCollector.Engine.Exporting;
 
 /// <summary>Records one sink took or refused, by the exporter's thread; read by the scrape.</summary>
 internal sealed class SinkCounters(IRecordSink sink)
@@ -14,8 +15,9 @@ internal sealed class SinkCounters(IRecordSink sink)
 }
 
 /// <summary>
-/// The exporter thread: takes records from every worker's queue, encodes each once as a JSON line
-/// (off the packet path), and hands it to every sink. Sinks are flushed once a second, and at the
+/// The exporter thread: takes records from every worker's queue, encodes each once per format the
+/// sinks carry (off the packet path), and hands every sink the bytes of its format. A flow's records
+/// come from one worker's queue, in order; records of different workers interleave as they arrive. Sinks are flushed once a second, and at the
 /// end, after the workers have queued their last (shutdown) records.
 /// </summary>
 internal sealed class RecordExporter

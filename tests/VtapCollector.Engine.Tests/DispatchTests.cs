@@ -1,9 +1,11 @@
 using VtapCollector.Decoding;
-using VtapCollector.Service;
-using VtapCollector.Service.Metrics;
+using VtapCollector.Engine;
+using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Workers;
+
 using VtapCollector.Export.Metrics;
 
-namespace VtapCollector.Tests.Service;
+namespace VtapCollector.Engine.Tests;
 
 public class DispatchTests
 {

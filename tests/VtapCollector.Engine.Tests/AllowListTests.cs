@@ -1,7 +1,9 @@
 using VtapCollector.Decoding;
-using VtapCollector.Service;
+using VtapCollector.Engine;
+using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Workers;
 
-namespace VtapCollector.Tests.Service;
+namespace VtapCollector.Engine.Tests;
 
 public class AllowListTests
 {

@@ -1,7 +1,8 @@
 using VtapCollector.Capture;
 using VtapCollector.Decoding;
+using VtapCollector.Engine.Ingress;
 
-namespace VtapCollector.Service;
+namespace VtapCollector.Engine.Sources;
 
 /// <summary>
 /// A receiving thread: takes batches from one source (a UDP socket, a capture ring) and runs the
@@ -68,11 +69,7 @@ internal sealed class UdpReceiverThread : ReceiverThread
         : base(name, ingress, stop)
     {
         _socket = socket;
-        var local = socket.LocalEndPoint.Address;
-        var localAddress = local.IsIPv4MappedToIPv6 || local.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
-            ? IpAddress.Parse(local.MapToIPv4().ToString())
-            : IpAddress.Parse(local.ToString());
-        _handler = new Handler(ingress, kind, localAddress);
+        _handler = new Handler(ingress, kind);
         Counters.ReceiveBufferBytes = socket.ReceiveBufferBytes;
     }
 
@@ -92,15 +89,9 @@ internal sealed class UdpReceiverThread : ReceiverThread
         }
     }
 
-    private readonly struct Handler(PacketIngress ingress, TunnelKind kind, IpAddress local) : IDatagramHandler
+    private readonly struct Handler(PacketIngress ingress, TunnelKind kind) : IDatagramHandler
     {
         public void OnDatagram(in ReceivedDatagram meta, ReadOnlySpan<byte> payload) =>
-            ingress.OnTunnelPayload(kind, meta, local, payload);
+            ingress.OnTunnelPayload(kind, meta, payload);
     }
-}
-
-/// <summary>Hands every captured frame to the ingress: the handler of the capture sources.</summary>
-internal readonly struct FrameHandler(PacketIngress ingress) : IPacketHandler
-{
-    public void OnPacket(in CapturedPacket packet, ReadOnlySpan<byte> data) => ingress.OnFrame(packet, data);
 }

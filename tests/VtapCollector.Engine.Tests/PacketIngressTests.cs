@@ -1,9 +1,11 @@
 using System.Buffers.Binary;
 using VtapCollector.Capture;
 using VtapCollector.Decoding;
-using VtapCollector.Service;
+using VtapCollector.Engine;
+using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Workers;
 
-namespace VtapCollector.Tests.Service;
+namespace VtapCollector.Engine.Tests;
 
 /// <summary>The receiving side of the packet path on its own: allow-lists, reasons, per-label counters, and what a full queue does.</summary>
 public class PacketIngressTests
@@ -44,7 +46,20 @@ public class PacketIngressTests
         return (ingress, queue, allow);
     }
 
-    private static ReceivedDatagram From(string source) => new(IpAddress.Parse(source), 4, 4789, 4789, 1_000, true, false);
+    /// <summary>A datagram from <paramref name="source"/> to the collector's 192.0.2.9 (the destination the kernel reports with IP_PKTINFO).</summary>
+    private static ReceivedDatagram From(string source) =>
+        new(IpAddress.Parse(source), 4, 4789, 4789, 1_000, true, false) { Destination = IpAddress.Parse("192.0.2.9"), DestinationIpVersion = 4 };
+
+    [Fact]
+    public void TunnelDestination_IsTheDatagramsOwnDestinationNotTheBoundAddress()
+    {
+        var (ingress, queue, _) = Create();
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(100, 1));
+
+        Assert.Equal(1, queue.Available(out var first));
+        Assert.Equal(IpAddress.Parse("192.0.2.9"), queue[first].Packet.TunnelDestination);
+        Assert.Equal(IpAddress.Parse("192.0.2.1"), queue[first].Packet.TunnelSource);
+    }
 
     [Fact]
     public void Full_queue_with_drop_newest_counts_every_packet_it_drops()
@@ -54,7 +69,7 @@ public class PacketIngressTests
 
         for (var i = 0; i < 100; i++)
         {
-            ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), IpAddress.Parse("192.0.2.9"), payload);
+            ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), payload);
         }
 
         Assert.Equal(64, queue.Count);
@@ -83,7 +98,7 @@ public class PacketIngressTests
 
         for (var i = 0; i < 1000; i++)
         {
-            ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), IpAddress.Parse("192.0.2.9"), payload);
+            ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), payload);
         }
 
         Assert.True(consumer.Join(TimeSpan.FromSeconds(30)));
@@ -96,9 +111,9 @@ public class PacketIngressTests
         var (ingress, queue, allow) = Create();
         allow.Current = AllowList.TryCreate(["192.0.2.0/24"], [], out _)!;
 
-        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("198.51.100.7"), IpAddress.Parse("192.0.2.9"), VxlanPayload(100, 1));
-        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("198.51.100.7"), IpAddress.Parse("192.0.2.9"), [0xFF]);
-        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.44"), IpAddress.Parse("192.0.2.9"), VxlanPayload(100, 1));
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("198.51.100.7"), VxlanPayload(100, 1));
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("198.51.100.7"), [0xFF]);
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.44"), VxlanPayload(100, 1));
 
         Assert.Equal(2, ingress.Counters.Rejected[RejectReason.SourceNotAllowed]);
         Assert.Equal(0, ingress.Counters.Rejected[(int)DecodeStatus.VxlanTruncated]);
@@ -112,8 +127,8 @@ public class PacketIngressTests
         var (ingress, queue, allow) = Create();
         allow.Current = AllowList.TryCreate([], [7], out _)!;
 
-        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), IpAddress.Parse("192.0.2.9"), VxlanPayload(8, 1));
-        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), IpAddress.Parse("192.0.2.9"), VxlanPayload(7, 1));
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(8, 1));
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(7, 1));
 
         Assert.Equal(1, ingress.Counters.Rejected[RejectReason.VniNotAllowed]);
         Assert.Equal(1, queue.Count);
@@ -127,8 +142,8 @@ public class PacketIngressTests
         var noIFlag = VxlanPayload(100, 1);
         noIFlag[0] = 0;
 
-        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), IpAddress.Parse("192.0.2.9"), VxlanPayload(100, 1).AsSpan(0, 5));
-        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), IpAddress.Parse("192.0.2.9"), noIFlag);
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(100, 1).AsSpan(0, 5));
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), noIFlag);
 
         Assert.Equal(1, ingress.Counters.Rejected[(int)DecodeStatus.VxlanTruncated]);
         Assert.Equal(1, ingress.Counters.Rejected[(int)DecodeStatus.VxlanFlagNotSet]);
@@ -142,7 +157,7 @@ public class PacketIngressTests
 
         foreach (var vni in new uint[] { 10, 20, 30, 40, 10 })
         {
-            ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), IpAddress.Parse("192.0.2.9"), VxlanPayload(vni, 1));
+            ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(vni, 1));
         }
 
         Assert.Equal([2, 1, 2], ingress.Counters.VniPackets);

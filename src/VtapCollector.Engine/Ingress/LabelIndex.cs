@@ -1,4 +1,4 @@
-namespace VtapCollector.Service;
+namespace VtapCollector.Engine.Ingress;
 
 /// <summary>
 /// Gives each distinct key (a VNI, a mirror source address) a small counter index, up to a bound:

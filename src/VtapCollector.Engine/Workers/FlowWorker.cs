@@ -1,42 +1,54 @@
 using VtapCollector.Decoding;
 using VtapCollector.Flows;
 
-namespace VtapCollector.Service;
+namespace VtapCollector.Engine.Workers;
 
 /// <summary>
 /// One flow worker: a dedicated thread that owns one <see cref="FlowTable"/> (no locks), drains the
-/// queues the receivers fill for it in batches (so the table can prefetch), expires flows once a
-/// second of wall time, and queues the records for the exporter. At shutdown it drains what the
-/// receivers left, ends every flow with <see cref="EndReason.Shutdown"/> and says it is done.
+/// queues the receivers fill for it in batches (so the table can prefetch), expires flows (once a
+/// second of wall time live, at each tick of packet time in a replay), and queues the records for the
+/// exporter. When told to finish it drains what the receivers left, ends every flow with the reason it
+/// was given (<see cref="EndReason.Shutdown"/> live, <see cref="EndReason.EndOfInput"/> in a replay)
+/// and says it is done.
 /// </summary>
 internal sealed class FlowWorker : IFlowRecordWriter
 {
     private const int BatchSize = 32;
     private const long ExpiryIntervalNanos = 1_000_000_000L;
 
+    /// <summary>Empty passes spent yielding before the worker sleeps: a replay's next packets are microseconds away.</summary>
+    private const int SpinsBeforeSleep = 64;
+
     private readonly SpscQueue<QueuedPacket>[] _inputs;
     private readonly SpscQueue<FlowRecord> _records;
     private readonly OverflowPolicy _recordOverflow;
     private readonly StopSignal _stop;
+    private readonly EngineClock _clock;
     private readonly DecodedPacket[] _batch = new DecodedPacket[BatchSize];
     private readonly long[] _times = new long[BatchSize];
     private readonly DecodeStatus[] _statuses = new DecodeStatus[BatchSize];
     private readonly Thread _thread;
+    private int _batchCount;
     private volatile bool _receiversStopped;
     private volatile bool _done;
+    private EndReason _endReason = EndReason.Shutdown;
 
-    public FlowWorker(int index, FlowTableOptions options, SpscQueue<QueuedPacket>[] inputs, int recordQueueCapacity, OverflowPolicy recordOverflow, StopSignal stop)
+    public FlowWorker(int index, FlowTableOptions options, SpscQueue<QueuedPacket>[] inputs, int recordQueueCapacity, OverflowPolicy recordOverflow, StopSignal stop, EngineClock clock)
     {
         Index = index;
         _inputs = inputs;
         _records = new SpscQueue<FlowRecord>(recordQueueCapacity);
         _recordOverflow = recordOverflow;
         _stop = stop;
+        _clock = clock;
         Table = new FlowTable(options, this);
         _thread = new Thread(Run) { Name = $"vtap-flows-{index}", IsBackground = true };
     }
 
     public int Index { get; }
+
+    /// <summary>The thread's name, as the watchdog reports it.</summary>
+    public string Name => _thread.Name!;
 
     /// <summary>Read by the metrics scrape only (counts written by this worker's thread).</summary>
     public FlowTable Table { get; }
@@ -57,8 +69,12 @@ internal sealed class FlowWorker : IFlowRecordWriter
 
     public void Start() => _thread.Start();
 
-    /// <summary>The receivers have stopped: drain, end every flow, finish.</summary>
-    public void BeginDrain() => _receiversStopped = true;
+    /// <summary>The receivers have stopped: drain, end every flow with <paramref name="reason"/>, finish.</summary>
+    public void BeginDrain(EndReason reason)
+    {
+        _endReason = reason;
+        _receiversStopped = true;
+    }
 
     public bool Join(TimeSpan timeout) => _thread.Join(timeout);
 
@@ -89,7 +105,8 @@ internal sealed class FlowWorker : IFlowRecordWriter
     {
         try
         {
-            var nextExpiry = Clock.NowNanos() + ExpiryIntervalNanos;
+            var nextExpiry = WallClock.NowNanos() + ExpiryIntervalNanos;
+            var idlePasses = 0;
             while (true)
             {
                 var drainedAll = _receiversStopped;
@@ -99,27 +116,40 @@ internal sealed class FlowWorker : IFlowRecordWriter
                     handled += Drain(input);
                 }
 
-                var now = Clock.NowNanos();
                 Volatile.Write(ref Counters.Heartbeat, Environment.TickCount64);
-                if (now >= nextExpiry)
+                if (_clock == EngineClock.Wall)
                 {
-                    Table.Expire(now);
-                    nextExpiry = now + ExpiryIntervalNanos;
+                    var now = WallClock.NowNanos();
+                    if (now >= nextExpiry)
+                    {
+                        Table.Expire(now);
+                        nextExpiry = now + ExpiryIntervalNanos;
+                    }
                 }
 
-                if (handled == 0)
+                if (handled > 0)
                 {
-                    // The receivers had stopped before this pass found every queue empty: finish.
-                    if (drainedAll)
-                    {
-                        break;
-                    }
+                    idlePasses = 0;
+                    continue;
+                }
 
+                // The receivers had stopped before this pass found every queue empty: finish.
+                if (drainedAll)
+                {
+                    break;
+                }
+
+                if (++idlePasses < SpinsBeforeSleep)
+                {
+                    Thread.Yield();
+                }
+                else
+                {
                     Thread.Sleep(1);
                 }
             }
 
-            Table.FlushAll(EndReason.Shutdown);
+            Table.FlushAll(_endReason);
         }
         catch (Exception error)
         {
@@ -141,44 +171,65 @@ internal sealed class FlowWorker : IFlowRecordWriter
             var available = input.Available(out var first);
             if (available == 0)
             {
-                return total;
+                break;
             }
 
-            var count = Math.Min(available, BatchSize);
+            var count = Math.Min(available, MaxPerTurn - total);
             for (var i = 0; i < count; i++)
             {
                 ref var item = ref input[input.Next(first, i)];
-                _batch[i] = item.Packet;
-                _times[i] = item.TimestampNanos;
-            }
-
-            input.Release(count);
-            Table.UpdateBatch(_batch.AsSpan(0, count), _times.AsSpan(0, count), _statuses);
-            for (var i = 0; i < count; i++)
-            {
-                if (_statuses[i] != DecodeStatus.Ok)
+                if (item.IsTick)
                 {
-                    Counters.Rejected[(int)_statuses[i]]++;
+                    // Every packet before the tick counts before the flows are expired at its time.
+                    UpdateBatch();
+                    Table.Expire(item.TimestampNanos);
+                    continue;
+                }
+
+                _batch[_batchCount] = item.Packet;
+                _times[_batchCount++] = item.TimestampNanos;
+                if (_batchCount == BatchSize)
+                {
+                    UpdateBatch();
                 }
             }
 
-            var newest = _times[count - 1];
-            Counters.Packets += count;
-            if (newest > Counters.LastPacketNanos)
-            {
-                Volatile.Write(ref Counters.LastPacketNanos, newest);
-            }
-
-            Volatile.Write(ref Counters.LagNanos, Clock.NowNanos() - newest);
+            input.Release(count);
             total += count;
         }
 
+        UpdateBatch();
         return total;
     }
-}
 
-/// <summary>Wall-clock time in ns since the Unix epoch, comparable with kernel receive timestamps.</summary>
-internal static class Clock
-{
-    public static long NowNanos() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+    private void UpdateBatch()
+    {
+        var count = _batchCount;
+        if (count == 0)
+        {
+            return;
+        }
+
+        _batchCount = 0;
+        Table.UpdateBatch(_batch.AsSpan(0, count), _times.AsSpan(0, count), _statuses);
+        for (var i = 0; i < count; i++)
+        {
+            if (_statuses[i] != DecodeStatus.Ok)
+            {
+                Counters.Rejected[(int)_statuses[i]]++;
+            }
+        }
+
+        var newest = _times[count - 1];
+        Counters.Packets += count;
+        if (newest > Counters.LastPacketNanos)
+        {
+            Volatile.Write(ref Counters.LastPacketNanos, newest);
+        }
+
+        if (_clock == EngineClock.Wall)
+        {
+            Volatile.Write(ref Counters.LagNanos, WallClock.NowNanos() - newest);
+        }
+    }
 }

@@ -1,7 +1,9 @@
 using System.Globalization;
 using VtapCollector.Capture.Live;
+using VtapCollector.Decoding;
+using VtapCollector.Engine.Ingress;
 
-namespace VtapCollector.Service;
+namespace VtapCollector.Engine.Sources;
 
 /// <summary>
 /// Opens the capture sources the settings enable: AF_PACKET rings joined in one fanout group (the
@@ -11,15 +13,15 @@ namespace VtapCollector.Service;
 /// </summary>
 internal static class CaptureSources
 {
-    public static void Open(ValidatedSettings settings, StopSignal stop, List<OpenedSource> sources)
+    public static void Open(SourcesSettings raw, int afPacketRings, DecoderOptions decoder, FlowEngine engine, List<(string, IDisposable, Func<string, ReceiverThread>)> sources)
     {
-        var raw = settings.Raw.Sources;
-        var ports = settings.Decoder.VxlanPorts.Concat(settings.Decoder.GenevePorts).Distinct().ToList();
+        var stop = engine.Stopping;
+        var ports = decoder.VxlanPorts.Concat(decoder.GenevePorts).Distinct().ToList();
         if (raw.AfPacket.Enabled)
         {
             // A fanout group id is per network namespace; the process id keeps two collectors apart.
-            int? group = settings.AfPacketRings > 1 ? Environment.ProcessId & 0xFFFF : null;
-            for (var i = 0; i < settings.AfPacketRings; i++)
+            int? group = afPacketRings > 1 ? Environment.ProcessId & 0xFFFF : null;
+            for (var i = 0; i < afPacketRings; i++)
             {
                 var ring = new AfPacketSource(new AfPacketSourceOptions
                 {
@@ -31,7 +33,7 @@ internal static class CaptureSources
                     FanoutMode = AfPacketFanoutMode.Hash,
                     Promiscuous = raw.AfPacket.Promiscuous,
                 });
-                sources.Add(new OpenedSource("af_packet", ring, (ingress, name) => new CaptureReceiverThread(name, ring, ingress, stop)));
+                sources.Add(("af_packet", ring, name => new CaptureReceiverThread(name, ring, engine.AddIngress("af_packet"), stop)));
             }
         }
 
@@ -47,7 +49,7 @@ internal static class CaptureSources
                 BufferSizeBytes = raw.Pcap.BufferSizeBytes,
                 Promiscuous = raw.Pcap.Promiscuous,
             });
-            sources.Add(new OpenedSource("pcap", capture, (ingress, name) => new CaptureReceiverThread(name, capture, ingress, stop)));
+            sources.Add(("pcap", capture, name => new CaptureReceiverThread(name, capture, engine.AddIngress("pcap"), stop)));
         }
     }
 }

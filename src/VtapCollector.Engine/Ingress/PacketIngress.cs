@@ -1,15 +1,9 @@
 using System.Runtime.CompilerServices;
 using VtapCollector.Capture;
 using VtapCollector.Decoding;
+using VtapCollector.Engine.Workers;
 
-namespace VtapCollector.Service;
-
-/// <summary>A decoded packet on its way from a receiver to a flow worker.</summary>
-internal struct QueuedPacket
-{
-    public DecodedPacket Packet;
-    public long TimestampNanos;
-}
+namespace VtapCollector.Engine.Ingress;
 
 /// <summary>The allow-list in force; a reload swaps it (a reference write, atomic).</summary>
 internal sealed class AllowListHolder(AllowList initial)
@@ -29,6 +23,8 @@ internal sealed class AllowListHolder(AllowList initial)
 /// addresses) that is the same for both directions, so a flow's two halves meet in one flow table
 /// whatever the mirror does with the outer header. Ports are left out of the hash on purpose: later
 /// IP fragments carry none, and they must reach the worker whose table holds their first fragment.
+/// With the packet clock (a replay), the ingress also sends every worker a tick each time packet time
+/// passes a second, in line with the packets, so the workers expire flows where a single table would.
 /// </summary>
 internal sealed class PacketIngress
 {
@@ -40,7 +36,10 @@ internal sealed class PacketIngress
     private readonly LabelIndex<uint> _vnis;
     private readonly LabelIndex<IpAddress> _tunnelSources;
     private readonly StopSignal _stop;
+    private readonly bool _packetClock;
     private DecodedPacket _scratch;
+    private long _now;
+    private long _nextTick;
 
     public PacketIngress(
         PacketDecoder decoder,
@@ -50,8 +49,10 @@ internal sealed class PacketIngress
         ReceiverCounters counters,
         LabelIndex<uint> vnis,
         LabelIndex<IpAddress> tunnelSources,
-        StopSignal stop)
+        StopSignal stop,
+        EngineClock clock = EngineClock.Wall)
     {
+        _packetClock = clock == EngineClock.Packet;
         _decoder = decoder;
         _allowList = allowList;
         _queues = queues;
@@ -64,8 +65,8 @@ internal sealed class PacketIngress
 
     public ReceiverCounters Counters => _counters;
 
-    /// <summary>A tunnel payload from a UDP socket: the sender is the mirror source.</summary>
-    public void OnTunnelPayload(TunnelKind kind, in ReceivedDatagram meta, IpAddress localAddress, ReadOnlySpan<byte> payload)
+    /// <summary>A tunnel payload from a UDP socket: the sender is the mirror source, the datagram's destination the tunnel's.</summary>
+    public void OnTunnelPayload(TunnelKind kind, in ReceivedDatagram meta, ReadOnlySpan<byte> payload)
     {
         var allowList = _allowList.Current;
         if (!allowList.AllowsSource(meta.Source))
@@ -75,7 +76,7 @@ internal sealed class PacketIngress
         }
 
         _counters.TunnelSourcePackets[_tunnelSources.IndexOf(meta.Source, meta.Source.GetHashCode())]++;
-        var status = _decoder.DecodeTunnelPayload(kind, meta.Source, localAddress, meta.SourceIpVersion, payload, out _scratch);
+        var status = _decoder.DecodeTunnelPayload(kind, meta.Source, meta.Destination, meta.SourceIpVersion, payload, out _scratch);
         Accept(status, allowList, meta.TimestampNanos);
     }
 
@@ -101,7 +102,48 @@ internal sealed class PacketIngress
         }
 
         Accept(status, allowList, meta.TimestampNanos);
+        if (_packetClock)
+        {
+            AdvancePacketTime(meta.TimestampNanos);
+        }
     }
+
+    /// <summary>
+    /// Packet time only moves forward here, even if a merged capture steps back a little. Each time it
+    /// passes the next whole second since the last tick, every worker gets a tick.
+    /// </summary>
+    private void AdvancePacketTime(long timestampNanos)
+    {
+        if (timestampNanos <= _now)
+        {
+            return;
+        }
+
+        _now = timestampNanos;
+        if (_now < _nextTick)
+        {
+            return;
+        }
+
+        _nextTick = _now + TickIntervalNanos;
+        foreach (var queue in _queues)
+        {
+            int slot;
+            while (!queue.TryClaim(out slot))
+            {
+                // A tick is never dropped: the replay waits for the worker.
+                Thread.Yield();
+            }
+
+            ref var item = ref queue[slot];
+            item.IsTick = true;
+            item.TimestampNanos = _now;
+            queue.Publish();
+        }
+    }
+
+    /// <summary>Packet time between ticks: flows are expired at most once a second of packet time.</summary>
+    public const long TickIntervalNanos = 1_000_000_000L;
 
     private void Accept(DecodeStatus status, AllowList allowList, long timestampNanos)
     {
@@ -116,6 +158,11 @@ internal sealed class PacketIngress
         {
             _counters.Rejected[RejectReason.VniNotAllowed]++;
             return;
+        }
+
+        if ((packet.Flags & PacketFlags.TruncatedCopy) != 0)
+        {
+            _counters.TruncatedCopies++;
         }
 
         var vniIndex = _vnis.IndexOf(packet.Vni, (int)Mix(packet.Vni));
@@ -139,6 +186,7 @@ internal sealed class PacketIngress
         ref var item = ref queue[slot];
         item.Packet = packet;
         item.TimestampNanos = timestampNanos;
+        item.IsTick = false;
         queue.Publish();
     }
 
@@ -168,14 +216,4 @@ internal sealed class PacketIngress
         value = (value ^ (value >> 27)) * 0x94D0_49BB_1331_11EBUL;
         return value ^ (value >> 31);
     }
-}
-
-/// <summary>Set once when the collector begins to stop; read by every loop.</summary>
-internal sealed class StopSignal
-{
-    private volatile bool _stopping;
-
-    public bool IsStopping => _stopping;
-
-    public void Stop() => _stopping = true;
 }

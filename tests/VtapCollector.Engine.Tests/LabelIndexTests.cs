@@ -1,6 +1,8 @@
-using VtapCollector.Service;
+using VtapCollector.Engine;
+using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Workers;
 
-namespace VtapCollector.Tests.Service;
+namespace VtapCollector.Engine.Tests;
 
 public class LabelIndexTests
 {

@@ -1,6 +1,6 @@
 using VtapCollector.Decoding;
 
-namespace VtapCollector.Service;
+namespace VtapCollector.Engine;
 
 /// <summary>
 /// Why a packet did not reach a flow: every <see cref="DecodeStatus"/> except Ok, then the
@@ -43,6 +43,9 @@ internal sealed class ReceiverCounters
     public long Truncated;
     public long DispatchDropped;
     public long ReceiveBufferBytes;
+
+    /// <summary>Decoded packets whose mirror copy was cut short (counted by their IP length all the same).</summary>
+    public long TruncatedCopies;
 
     /// <summary><see cref="Environment.TickCount64"/> at the thread's latest turn of its loop (for the watchdog).</summary>
     public long Heartbeat = Environment.TickCount64;

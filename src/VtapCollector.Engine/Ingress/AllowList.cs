@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using VtapCollector.Decoding;
 
-namespace VtapCollector.Service;
+namespace VtapCollector.Engine.Ingress;
 
 /// <summary>
 /// Which mirror sources and VNIs may create flows. Immutable: a reload builds a new one and swaps the

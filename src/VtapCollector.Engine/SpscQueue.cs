@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace VtapCollector.Service;
+namespace VtapCollector.Engine;
 
 /// <summary>
 /// A bounded single-producer, single-consumer ring of structs: the only hand-off between threads on

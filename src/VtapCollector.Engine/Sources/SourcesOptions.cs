@@ -1,0 +1,72 @@
+namespace VtapCollector.Engine.Sources;
+
+/// <summary>Where mirrored traffic comes from. Several sources may run at once.</summary>
+public sealed class SourcesSettings
+{
+    public UdpSourceSettings Udp { get; set; } = new();
+    public AfPacketSourceSettings AfPacket { get; set; } = new();
+    public PcapSourceSettings Pcap { get; set; } = new();
+}
+
+/// <summary>UDP sockets: the default source, needs no privileges.</summary>
+public sealed class UdpSourceSettings
+{
+    /// <summary>Receive on UDP sockets. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Addresses to listen on, <c>ADDRESS:PORT</c>. Default <c>0.0.0.0:4789</c>. A port listed in <c>Decoder:GenevePorts</c> is read as Geneve, any other as VXLAN.</summary>
+    public List<string> Listen { get; set; } = [];
+
+    /// <summary>Sockets per address sharing the port with SO_REUSEPORT, each read by its own thread. 0: one per core. Default 0.</summary>
+    public int Sockets { get; set; }
+
+    /// <summary>Receive buffer per socket (SO_RCVBUF, forced past net.core.rmem_max with CAP_NET_ADMIN). Default 33554432 (32 MiB).</summary>
+    public int ReceiveBufferBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Datagrams per recvmmsg call. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Largest datagram kept whole; longer ones are cut and counted. Default 9216.</summary>
+    public int MaxDatagramBytes { get; set; } = 9216;
+}
+
+/// <summary>AF_PACKET TPACKET_V3 ring on a dedicated NIC: sees outer headers and traffic to any address; needs CAP_NET_RAW.</summary>
+public sealed class AfPacketSourceSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The interface to capture on (required when enabled).</summary>
+    public string Interface { get; set; } = "";
+
+    /// <summary>Rings (threads) joined in one fanout group. 0: one per core. Default 0.</summary>
+    public int Rings { get; set; }
+
+    /// <summary>Ring block size in bytes (a multiple of the page size). Default 1048576 (1 MiB).</summary>
+    public int BlockSizeBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Blocks per ring. Default 64 (64 MiB per ring).</summary>
+    public int BlockCount { get; set; } = 64;
+
+    /// <summary>Put the interface in promiscuous mode (for a SPAN port whose copies are not addressed to this host). Default false.</summary>
+    public bool Promiscuous { get; set; }
+}
+
+/// <summary>libpcap live capture: the portable alternative to AF_PACKET; needs CAP_NET_RAW.</summary>
+public sealed class PcapSourceSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The interface to capture on (required when enabled).</summary>
+    public string Interface { get; set; } = "";
+
+    /// <summary>BPF filter. Empty: UDP to the configured VXLAN and Geneve ports.</summary>
+    public string Filter { get; set; } = "";
+
+    /// <summary>Kernel buffer in bytes. Default 33554432 (32 MiB).</summary>
+    public int BufferSizeBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Default false.</summary>
+    public bool Promiscuous { get; set; }
+}

@@ -1,0 +1,70 @@
+using VtapCollector.Engine;
+using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Sources;
+using VtapCollector.Engine.Workers;
+using VtapCollector.Export.Sinks;
+using VtapCollector.Flows;
+
+namespace VtapCollector.Service;
+
+/// <summary>
+/// The daemon's collector: the engine on wall time, fed by the live sources. Start opens every source
+/// before any thread runs; Stop stops receiving, lets the workers end every flow as
+/// <see cref="EndReason.Shutdown"/> and waits for the sinks to be flushed.
+/// </summary>
+internal sealed class LiveCollector : IDisposable
+{
+    private readonly ValidatedSettings _settings;
+
+    public LiveCollector(ValidatedSettings settings, IReadOnlyList<IRecordSink> sinks)
+    {
+        _settings = settings;
+        var metrics = settings.Raw.Metrics;
+        Engine = new FlowEngine(new EngineSetup(
+            settings.Raw.Pipeline,
+            settings.FlowTable,
+            settings.Decoder,
+            settings.AllowList,
+            sinks,
+            EngineClock.Wall,
+            metrics.MaxVniLabels,
+            metrics.MaxTunnelSourceLabels));
+        Sources = new LiveSources(Engine);
+    }
+
+    public FlowEngine Engine { get; }
+
+    public LiveSources Sources { get; }
+
+    public ValidatedSettings Settings => _settings;
+
+    public AllowListHolder AllowList => Engine.AllowList;
+
+    public IReadOnlyList<FlowWorker> Workers => Engine.Workers;
+
+    /// <summary>Opens the sources (one sentence when one cannot be opened), then starts every thread.</summary>
+    public void Start()
+    {
+        Sources.Open(_settings.Raw.Sources, _settings.UdpListen, _settings.UdpSockets, _settings.AfPacketRings, _settings.Decoder);
+        Engine.Start();
+        Sources.Start();
+    }
+
+    /// <summary>Stops receiving, ends every flow as <c>shutdown</c> and flushes the sinks within <paramref name="timeout"/>; false when something did not finish in time.</summary>
+    public bool Stop(TimeSpan timeout)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        var finished = Sources.Stop(deadline);
+        finished &= Engine.Finish(EndReason.Shutdown, deadline);
+        return finished;
+    }
+
+    /// <summary>The first thread that died of an exception, if any (a bug: the host stops).</summary>
+    public Exception? Failure => Sources.Failure ?? Engine.Failure;
+
+    public void Dispose()
+    {
+        Sources.Dispose();
+        Engine.Dispose();
+    }
+}
