@@ -29,6 +29,28 @@ internal sealed class CollectorFlow
 
     public string Text(string field) => LastRecord.GetProperty(field).ToString();
 
+    /// <summary>first_seen of the first record, in microseconds since the Unix epoch.</summary>
+    public long FirstSeenMicros => Micros(Records[0].GetProperty("first_seen").GetString()!);
+
+    /// <summary>The latest last_seen of the records, in microseconds since the Unix epoch.</summary>
+    public long LastSeenMicros => Records.Max(record => Micros(record.GetProperty("last_seen").GetString()!));
+
+    /// <summary>The OR of an integer field over the flow's records (the TCP flags of delta records).</summary>
+    public int Or(string field) => Records.Aggregate(0, (value, record) => value | record.GetProperty(field).GetInt32());
+
+    /// <summary>Packets and bytes one endpoint sent, summed over the records (zero for an endpoint not in the flow).</summary>
+    public (long Packets, long Bytes) SentBy(Endpoint endpoint) =>
+        endpoint == Source ? (PacketsSourceToDestination, BytesSourceToDestination)
+        : endpoint == Destination ? (PacketsDestinationToSource, BytesDestinationToSource)
+        : (0, 0);
+
+    /// <summary>An RFC 3339 UTC time as microseconds since the Unix epoch.</summary>
+    public static long Micros(string rfc3339)
+    {
+        var time = DateTimeOffset.Parse(rfc3339, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+        return (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+    }
+
     public string Describe() =>
         $"{Source} -> {Destination}: {PacketsSourceToDestination} pkts {BytesSourceToDestination} B; " +
         $"{Destination} -> {Source}: {PacketsDestinationToSource} pkts {BytesDestinationToSource} B ({FlowId}, {Records.Count} record(s))";
@@ -69,9 +91,19 @@ internal sealed class CollectorRun
 
     public long TotalPackets => FlowsById.Values.Sum(flow => flow.PacketsSourceToDestination + flow.PacketsDestinationToSource);
 
-    /// <summary>Replays a capture file (or standard input, when <paramref name="standardInputFile"/> is given and the capture is "-").</summary>
-    public static CollectorRun Replay(string capture, string? standardInputFile = null) =>
-        Parse(ExternalTools.RunCollector(["replay", capture, "--output", "-", "--quiet"], standardInputFile));
+    public long TotalBytes => FlowsById.Values.Sum(flow => flow.BytesSourceToDestination + flow.BytesDestinationToSource);
+
+    /// <summary>
+    /// The one place that starts <c>vtap-collector replay</c>: the capture (a file, or "-" for
+    /// standard input fed from <paramref name="standardInputFile"/>), records to standard output,
+    /// no summary, then <paramref name="options"/> (for example <c>--active-timeout 1</c>).
+    /// </summary>
+    public static ToolResult RunReplay(string capture, IEnumerable<string>? options = null, string? standardInputFile = null) =>
+        ExternalTools.RunCollector(["replay", capture, "--output", "-", "--quiet", .. options ?? []], standardInputFile);
+
+    /// <summary>Replays a capture (see <see cref="RunReplay"/>) and groups its records into flows.</summary>
+    public static CollectorRun Replay(string capture, IEnumerable<string>? options = null, string? standardInputFile = null) =>
+        Parse(RunReplay(capture, options, standardInputFile));
 
     public static CollectorRun Parse(ToolResult result)
     {

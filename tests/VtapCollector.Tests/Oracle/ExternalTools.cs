@@ -16,7 +16,7 @@ internal sealed record ToolResult(int ExitCode, string StandardOutput, string St
 }
 
 /// <summary>
-/// Starts the external programs the oracle tests depend on (tshark, editcap, the scapy generator,
+/// Starts the external programs the oracle tests depend on (tshark, editcap, the scapy generators,
 /// the product itself) with bounded waits: a program still running at its deadline is killed
 /// with its whole process tree and the test fails, so a hang never stalls the suite. Nothing here
 /// touches the network (tshark runs with -n, the generator only writes a file).
@@ -28,7 +28,11 @@ internal static class ExternalTools
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
-    public static string GeneratorScript => Path.Combine(RepositoryRoot, "tests", "tools", "gen_oracle_capture.py");
+    /// <summary>The randomly mixed captures (VXLAN or VXLAN and Geneve, ARP, ICMP errors, neighbour discovery).</summary>
+    public static string MixedGeneratorScript => Path.Combine(RepositoryRoot, "tests", "tools", "gen_oracle_capture.py");
+
+    /// <summary>The named scenarios (TCP states, twins across VNIs, fragments) with a manifest of what each must give.</summary>
+    public static string ScenarioGeneratorScript => Path.Combine(RepositoryRoot, "tests", "tools", "gen_oracle_scenarios.py");
 
     public static string BundledSample => Path.Combine(RepositoryRoot, "src", "VtapCollector", "Samples", "sample-vxlan.pcap");
 
@@ -78,25 +82,23 @@ internal static class ExternalTools
         Run(DotnetHost, new[] { CollectorDll }.Concat(arguments), TimeSpan.FromSeconds(60), standardInputFile);
 
     /// <summary>
-    /// Writes a generated capture with tests/tools/gen_oracle_capture.py. A missing scapy makes the
-    /// script exit 3 with a sentence naming python3-scapy, which becomes the failure message.
+    /// Runs a capture generator of tests/tools with the Debian interpreter. A missing scapy makes
+    /// the script exit 3 with a sentence naming python3-scapy, which becomes the failure message.
     /// </summary>
-    public static void Generate(int seed, string output, params string[] options)
+    public static void Generate(string script, IReadOnlyList<string> arguments, string output)
     {
         if (!File.Exists(DebianPython))
         {
             throw new InvalidOperationException($"{DebianPython} is missing: install the Debian packages 'python3' and 'python3-scapy' (scripts/install-deps.sh does).");
         }
 
-        var arguments = new List<string> { GeneratorScript, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), output };
-        arguments.AddRange(options);
-        var result = Run(DebianPython, arguments, TimeSpan.FromSeconds(90));
+        var result = Run(DebianPython, new[] { script }.Concat(arguments), TimeSpan.FromSeconds(120));
         if (result.ExitCode != 0 || !File.Exists(output))
         {
             var hint = result.StandardError.Contains("scapy", StringComparison.OrdinalIgnoreCase)
                 ? " Install the Debian package 'python3-scapy' (scripts/install-deps.sh does)."
                 : string.Empty;
-            throw new InvalidOperationException($"gen_oracle_capture.py {seed} failed (exit {result.ExitCode}).{hint}\n{result.StandardError}");
+            throw new InvalidOperationException($"{Path.GetFileName(script)} {string.Join(' ', arguments)} failed (exit {result.ExitCode}).{hint}\n{result.StandardError}");
         }
     }
 

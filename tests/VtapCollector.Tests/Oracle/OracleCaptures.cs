@@ -1,23 +1,36 @@
+using System.Globalization;
+
 namespace VtapCollector.Tests.Oracle;
 
 /// <summary>A capture with tshark's rows and oracle for it, and the collector's replay of it.</summary>
 internal sealed class AnalysedCapture
 {
-    private readonly Lazy<IReadOnlyDictionary<int, string>> communityIds;
+    private readonly Lazy<List<TsharkConversations.Row>> conversations;
 
-    public AnalysedCapture(string name, string path, string scratchDirectory)
+    public AnalysedCapture(string name, string path, string scratchDirectory, string reproduce, GeneratorManifest? manifest = null)
     {
         Name = name;
         Path = path;
+        Reproduce = reproduce;
+        Manifest = manifest;
         TsharkRows = TsharkOracle.RunTshark(path, scratchDirectory);
         Oracle = TsharkOracle.FromRows(TsharkRows);
         Replay = CollectorRun.Replay(path);
-        communityIds = new Lazy<IReadOnlyDictionary<int, string>>(() => ReadCommunityIds(path, scratchDirectory));
+        conversations = new Lazy<List<TsharkConversations.Row>>(() => TsharkConversations.Run(path, scratchDirectory));
     }
 
     public string Name { get; }
 
     public string Path { get; }
+
+    /// <summary>How to make the capture and replay it by hand, for failure messages.</summary>
+    public string Reproduce { get; }
+
+    /// <summary>Name and how to reproduce: the first line of a failure message.</summary>
+    public string Description => $"{Name} ({Reproduce})";
+
+    /// <summary>What the scenario generator says each flow must give (null for the other captures).</summary>
+    public GeneratorManifest? Manifest { get; }
 
     public IReadOnlyList<string> TsharkRows { get; }
 
@@ -25,100 +38,120 @@ internal sealed class AnalysedCapture
 
     public CollectorRun Replay { get; }
 
-    /// <summary>tshark's Community ID (its communityid post-dissector) of every frame that has one.</summary>
-    public IReadOnlyDictionary<int, string> CommunityIds => communityIds.Value;
-
-    private static Dictionary<int, string> ReadCommunityIds(string path, string scratchDirectory)
-    {
-        var rows = TsharkOracle.RunTshark(path, scratchDirectory, ["--enable-protocol", "communityid"], ["frame.number", "communityid"]);
-        var ids = new Dictionary<int, string>();
-        foreach (var row in rows)
-        {
-            var columns = row.Split('\t');
-            if (columns.Length == 2 && columns[1].Length > 0)
-            {
-                ids[int.Parse(columns[0], System.Globalization.CultureInfo.InvariantCulture)] = columns[1];
-            }
-        }
-
-        return ids;
-    }
+    /// <summary>tshark's TCP and UDP conversation tables of the capture, read on first use.</summary>
+    public IReadOnlyList<TsharkConversations.Row> Conversations => conversations.Value;
 }
 
 /// <summary>
-/// Shared by the oracle tests: a scratch folder (deleted at the end), the bundled sample and two
-/// generated captures (seed 1: VXLAN only; seed 2: 40 % of the flows over Geneve), each decoded by
-/// tshark and replayed by the collector once. The three are prepared in parallel, starting when
-/// the fixture is created; a test that needs one waits for it, and a failure to prepare one
-/// (tshark or scapy missing, for example) fails the tests that use it with the reason.
+/// The captures of the oracle tests, each decoded by tshark and replayed by the collector once per
+/// test run, however many test classes use them: the bundled sample, two random mixes of
+/// tests/tools/gen_oracle_capture.py (seed 1: VXLAN only; seed 2: 40 % of the flows over Geneve)
+/// and the named scenarios of tests/tools/gen_oracle_scenarios.py with their manifest (seed
+/// <see cref="DefaultScenarioSeed"/>, or VTAP_ORACLE_SEED). A capture is prepared on first use, in
+/// the background; <see cref="StartAll"/> starts them all in parallel. A failure to prepare one
+/// (tshark or scapy missing, for example) fails the tests that use it with the reason. The scratch
+/// folder is deleted when the test process exits, unless VTAP_ORACLE_KEEP=1.
 /// </summary>
-public sealed class OracleCaptures : IDisposable
+public sealed class OracleCaptures
 {
-    private readonly Task<AnalysedCapture> sample;
-    private readonly Task<AnalysedCapture> vxlan;
-    private readonly Task<AnalysedCapture> mixed;
+    /// <summary>The scenario capture's default seed; VTAP_ORACLE_SEED picks another to explore.</summary>
+    public const int DefaultScenarioSeed = 20261123;
 
-    public OracleCaptures()
-    {
-        Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vtap-oracle-" + Guid.NewGuid().ToString("N"));
-        System.IO.Directory.CreateDirectory(Directory);
-        sample = Task.Run(() => new AnalysedCapture("bundled sample-vxlan.pcap", ExternalTools.BundledSample, ScratchFor("sample")));
-        vxlan = Task.Run(() => Generated("generated-vxlan.pcap", 1));
-        mixed = Task.Run(() => Generated("generated-vxlan-geneve.pcap", 2, "--geneve-share", "0.4"));
-    }
+    private static readonly string SharedDirectory = CreateDirectory();
+    private static readonly Lazy<Task<AnalysedCapture>> SharedSample = Start(() =>
+        new AnalysedCapture("bundled sample-vxlan.pcap", ExternalTools.BundledSample, ScratchFor("sample"),
+            "replay: dotnet run --project src/VtapCollector -- replay src/VtapCollector/Samples/sample-vxlan.pcap --output -"));
+
+    private static readonly Lazy<Task<AnalysedCapture>> SharedVxlan = Start(() => GenerateMixed("generated-vxlan.pcap", 1));
+    private static readonly Lazy<Task<AnalysedCapture>> SharedMixed = Start(() => GenerateMixed("generated-vxlan-geneve.pcap", 2, "--geneve-share", "0.4"));
+    private static readonly Lazy<Task<AnalysedCapture>> SharedScenarios = Start(GenerateScenarios);
 
     /// <summary>The scratch folder of this test run.</summary>
-    public string Directory { get; }
+    public string Directory => SharedDirectory;
 
-    internal AnalysedCapture Sample => sample.GetAwaiter().GetResult();
+    internal AnalysedCapture Sample => SharedSample.Value.GetAwaiter().GetResult();
 
-    internal AnalysedCapture Vxlan => vxlan.GetAwaiter().GetResult();
+    internal AnalysedCapture Vxlan => SharedVxlan.Value.GetAwaiter().GetResult();
 
-    internal AnalysedCapture Mixed => mixed.GetAwaiter().GetResult();
+    internal AnalysedCapture Mixed => SharedMixed.Value.GetAwaiter().GetResult();
+
+    internal AnalysedCapture Scenarios => SharedScenarios.Value.GetAwaiter().GetResult();
 
     internal AnalysedCapture ByName(string name) => name switch
     {
         "sample" => Sample,
         "vxlan" => Vxlan,
         "mixed" => Mixed,
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "sample, vxlan or mixed"),
+        "scenarios" => Scenarios,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "sample, vxlan, mixed or scenarios"),
     };
 
+    /// <summary>Starts preparing every capture (once per test run), so they are made in parallel.</summary>
+    public void StartAll()
+    {
+        foreach (var capture in new[] { SharedSample, SharedVxlan, SharedMixed, SharedScenarios })
+        {
+            _ = capture.Value;
+        }
+    }
+
     /// <summary>A fresh path in the scratch folder.</summary>
-    public string NewPath(string name) => System.IO.Path.Combine(Directory, $"{Guid.NewGuid():N}-{name}");
+    public string NewPath(string name) => System.IO.Path.Combine(SharedDirectory, $"{Guid.NewGuid():N}-{name}");
 
-    public void Dispose()
+    private static Lazy<Task<AnalysedCapture>> Start(Func<AnalysedCapture> prepare) =>
+        new(() => Task.Run(prepare), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private static AnalysedCapture GenerateMixed(string name, int seed, params string[] options)
     {
-        try
-        {
-            Task.WaitAll([sample, vxlan, mixed], TimeSpan.FromSeconds(120));
-        }
-        catch (AggregateException)
-        {
-            // Already reported by the tests that used the failed capture.
-        }
-
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: the folder is under the system temporary directory.
-        }
+        var path = System.IO.Path.Combine(SharedDirectory, name);
+        string[] arguments = [seed.ToString(CultureInfo.InvariantCulture), path, .. options];
+        ExternalTools.Generate(ExternalTools.MixedGeneratorScript, arguments, path);
+        return new AnalysedCapture($"{name} (seed {seed})", path, ScratchFor(name),
+            $"reproduce: /usr/bin/python3 tests/tools/gen_oracle_capture.py {string.Join(' ', [arguments[0], "x.pcap", .. options])}" + ReplayHint);
     }
 
-    private AnalysedCapture Generated(string name, int seed, params string[] options)
+    private static AnalysedCapture GenerateScenarios()
     {
-        var path = System.IO.Path.Combine(Directory, name);
-        ExternalTools.Generate(seed, path, options);
-        return new AnalysedCapture($"{name} (seed {seed})", path, ScratchFor(name));
+        var text = Environment.GetEnvironmentVariable("VTAP_ORACLE_SEED");
+        var seed = string.IsNullOrEmpty(text) ? DefaultScenarioSeed : int.Parse(text, CultureInfo.InvariantCulture);
+        var path = System.IO.Path.Combine(SharedDirectory, "generated-scenarios.pcap");
+        var manifest = System.IO.Path.Combine(SharedDirectory, "generated-scenarios.json");
+        var seedText = seed.ToString(CultureInfo.InvariantCulture);
+        ExternalTools.Generate(ExternalTools.ScenarioGeneratorScript, ["--seed", seedText, "--pcap", path, "--manifest", manifest], path);
+        return new AnalysedCapture($"generated-scenarios.pcap (seed {seed})", path, ScratchFor("scenarios"),
+            $"reproduce: /usr/bin/python3 tests/tools/gen_oracle_scenarios.py --seed {seedText} --pcap x.pcap --manifest x.json" + ReplayHint,
+            GeneratorManifest.Load(manifest));
     }
 
-    private string ScratchFor(string name)
+    private static string ReplayHint =>
+        $" && dotnet run --project src/VtapCollector -- replay x.pcap --output -; VTAP_ORACLE_KEEP=1 keeps {SharedDirectory}";
+
+    private static string ScratchFor(string name)
     {
-        var path = System.IO.Path.Combine(Directory, "scratch-" + name);
+        var path = System.IO.Path.Combine(SharedDirectory, "scratch-" + name);
         System.IO.Directory.CreateDirectory(path);
         return path;
+    }
+
+    private static string CreateDirectory()
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("vtap-oracle-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            if (Environment.GetEnvironmentVariable("VTAP_ORACLE_KEEP") == "1")
+            {
+                return;
+            }
+
+            try
+            {
+                System.IO.Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: the folder is under the system temporary directory.
+            }
+        };
+        return directory;
     }
 }

@@ -27,6 +27,9 @@ internal sealed record FlowKey(uint Vni, int Protocol, Endpoint Low, Endpoint Hi
     public static FlowKey Create(uint vni, int protocol, Endpoint a, Endpoint b) =>
         a.CompareTo(b) <= 0 ? new FlowKey(vni, protocol, a, b) : new FlowKey(vni, protocol, b, a);
 
+    /// <summary>The same conversation whatever the VNI (tshark's conversation tables know no VNI).</summary>
+    public (int Protocol, Endpoint Low, Endpoint High) Tuple => (Protocol, Low, High);
+
     public override string ToString() => $"vni {Vni} {ProtocolName(Protocol)} {Low} <-> {High}";
 
     private static string ProtocolName(int protocol) => protocol switch
@@ -39,7 +42,10 @@ internal sealed record FlowKey(uint Vni, int Protocol, Endpoint Low, Endpoint Hi
     };
 }
 
-/// <summary>What tshark says about the inner IP packet of one frame.</summary>
+/// <summary>
+/// What tshark says about the inner IP packet of one frame. <see cref="CommunityId"/> is what
+/// Wireshark's communityid post-dissector computed for the frame (null: none).
+/// </summary>
 internal sealed record InnerPacket(
     int Frame,
     long TimeMicros,
@@ -54,7 +60,8 @@ internal sealed record InnerPacket(
     Endpoint Destination,
     long IpBytes,
     int? TcpFlags,
-    bool LaterFragment)
+    bool LaterFragment,
+    string? CommunityId)
 {
     public FlowKey Key => FlowKey.Create(Vni, Protocol, Source, Destination);
 }
@@ -69,6 +76,24 @@ internal sealed class OracleFlow(FlowKey key)
     public InnerPacket First => Packets[0];
 
     public InnerPacket Last => Packets[^1];
+
+    /// <summary>The first SYN without ACK, if the flow has one.</summary>
+    public InnerPacket? FirstSyn => Packets.FirstOrDefault(packet => packet.TcpFlags is { } flags && (flags & 0x12) == 0x02);
+
+    /// <summary>The documented initiator: the sender of the first SYN without ACK, else of the first packet.</summary>
+    public Endpoint Initiator => (FirstSyn ?? First).Source;
+
+    public Endpoint Responder => (FirstSyn ?? First).Destination;
+
+    /// <summary>The latest packet time (a real mirror can deliver a packet stamped before the one ahead of it).</summary>
+    public long LastTimeMicros => Packets.Max(packet => packet.TimeMicros);
+
+    /// <summary>IPv4 fragments after the first (no transport header), attributed to this flow.</summary>
+    public int LaterFragments => Packets.Count(packet => packet.LaterFragment);
+
+    /// <summary>The OR of the TCP flags sent from one endpoint to the other (0 for other protocols).</summary>
+    public int TcpFlagsSent(Endpoint from, Endpoint to) =>
+        Packets.Where(packet => packet.Source == from && packet.Destination == to).Aggregate(0, (flags, packet) => flags | (packet.TcpFlags ?? 0)) & 0xFF;
 
     /// <summary>Packets and IP bytes sent from one endpoint to the other.</summary>
     public (long Packets, long Bytes) Sent(Endpoint from, Endpoint to)
@@ -152,7 +177,7 @@ internal sealed class TsharkOracle
         "ip.src", "ip.dst", "ip.len", "ip.proto", "ip.flags.mf", "ip.frag_offset", "ip.id",
         "ipv6.src", "ipv6.dst", "ipv6.plen",
         "tcp.srcport", "tcp.dstport", "tcp.flags", "udp.srcport", "udp.dstport",
-        "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
+        "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code", "communityid",
     ];
 
     private static readonly Dictionary<int, int> IcmpCounterpart = Pairs((8, 0), (13, 14), (15, 16), (10, 9), (17, 18));
@@ -193,20 +218,15 @@ internal sealed class TsharkOracle
     public IReadOnlyDictionary<FlowKey, OracleFlow> Flows { get; }
 
     /// <summary>
-    /// Runs tshark on a capture and returns its rows (one per frame, tab-separated fields). The
-    /// tunnel ports are given explicitly (VXLAN 4789 and 8472, Geneve 6081, the collector's
-    /// defaults) and tshark reads no user preferences (HOME and XDG_CONFIG_HOME point to an empty
-    /// folder), so a personal Wireshark profile cannot change the dissection. -n: no name lookups.
+    /// Runs tshark on a capture and returns its rows (one per frame, tab-separated fields, every
+    /// occurrence of a field comma-separated). Wireshark's own Community ID post-dissector (off by
+    /// default) is switched on: an implementation independent of the collector's to compare with.
     /// </summary>
     public static IReadOnlyList<string> RunTshark(string capture, string scratchDirectory, IEnumerable<string>? extraArguments = null, IEnumerable<string>? fields = null)
     {
-        var home = Path.Combine(scratchDirectory, "tshark-home");
-        Directory.CreateDirectory(home);
         var arguments = new List<string>
         {
-            "-r", capture, "-n",
-            "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
-            "-d", "udp.port==4789,vxlan", "-d", "udp.port==8472,vxlan", "-d", "udp.port==6081,geneve",
+            "--enable-protocol", "communityid",
             "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,", "-E", "header=n",
         };
         arguments.AddRange(extraArguments ?? []);
@@ -216,14 +236,35 @@ internal sealed class TsharkOracle
             arguments.Add(field);
         }
 
+        return Invoke(capture, scratchDirectory, arguments).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd('\r')).ToList();
+    }
+
+    /// <summary>
+    /// Runs tshark on a capture with the oracle's fixed settings and returns its standard output.
+    /// The tunnel ports are given explicitly (VXLAN 4789 and 8472, Geneve 6081, the collector's
+    /// defaults), IP reassembly is off, and tshark reads no user preferences (HOME and
+    /// XDG_CONFIG_HOME point to an empty folder), so a personal Wireshark profile cannot change
+    /// the dissection. -n: no name lookups.
+    /// </summary>
+    public static string Invoke(string capture, string scratchDirectory, IEnumerable<string> arguments)
+    {
+        var home = Path.Combine(scratchDirectory, "tshark-home");
+        Directory.CreateDirectory(home);
+        var all = new List<string>
+        {
+            "-r", capture, "-n",
+            "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
+            "-d", "udp.port==4789,vxlan", "-d", "udp.port==8472,vxlan", "-d", "udp.port==6081,geneve",
+        };
+        all.AddRange(arguments);
         var environment = new Dictionary<string, string> { ["HOME"] = home, ["XDG_CONFIG_HOME"] = home };
-        var result = ExternalTools.Run(ExternalTools.Tshark, arguments, TimeSpan.FromSeconds(60), environment: environment);
+        var result = ExternalTools.Run(ExternalTools.Tshark, all, TimeSpan.FromSeconds(120), environment: environment);
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"tshark failed on {capture} (exit {result.ExitCode}): {result.StandardError}");
         }
 
-        return result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd('\r')).ToList();
+        return result.StandardOutput;
     }
 
     /// <summary>Builds the oracle from tshark rows (those of <see cref="Fields"/>), optionally only the frames before <paramref name="beforeFrame"/>.</summary>
@@ -431,7 +472,8 @@ internal sealed class TsharkOracle
             new Endpoint(Endpoint.Canonical(destination), destinationPort),
             bytes,
             tcpFlags,
-            laterFragment);
+            laterFragment,
+            row["communityid"].Length == 0 ? null : string.Join(" / ", row["communityid"]));
         return (packet, isFragment ? (fragmentId, laterFragment) : null);
     }
 

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Writes the deterministic VXLAN capture of the cross-check tests (tests/VtapCollector.Tests/CrossCheck).
+"""Writes the deterministic VXLAN scenario capture, with its manifest, for the oracle tests (tests/VtapCollector.Tests/Oracle).
 
 Usage:
-    gen_crosscheck.py --seed N --pcap OUT.pcap [--pcapng OUT.pcapng] [--manifest OUT.json]
+    gen_oracle_scenarios.py --seed N --pcap OUT.pcap [--manifest OUT.json]
 
 The same seed always gives the same bytes. Run it with the Debian interpreter (/usr/bin/python3):
-scapy comes from the Debian package python3-scapy; --pcapng converts the pcap with editcap
-(package wireshark-common, installed with tshark).
+scapy comes from the Debian package python3-scapy. Its sibling gen_oracle_capture.py writes the
+randomly mixed captures (Geneve, ARP, neighbour discovery, ICMP errors quoting packets); this one
+writes named scenarios and says in the manifest what each must give.
 
 The capture: outer Ethernet / IPv4 / UDP (destination 4789, a source port per flow direction as a
 VTEP hashes it, or per packet for some mirror sources) / VXLAN (I flag) from a few mirror sources
@@ -40,7 +41,6 @@ import ipaddress
 import json
 import random
 import struct
-import subprocess
 import sys
 
 try:
@@ -49,7 +49,7 @@ try:
     from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest, IPv6
     from scapy.packet import Raw
 except ImportError as import_error:  # reported to the test as a sentence naming the package
-    sys.stderr.write("gen_crosscheck.py needs scapy: apt-get install python3-scapy, and run it with "
+    sys.stderr.write("gen_oracle_scenarios.py needs scapy: apt-get install python3-scapy, and run it with "
                      f"/usr/bin/python3 ({import_error})\n")
     sys.exit(3)
 
@@ -162,6 +162,12 @@ class Generator:
             self.hosts[key] = Host(ip, mac, rng.choice(VTEPS))
         return self.hosts[key]
 
+    def two_hosts(self, vni, version, a=None, b=None):
+        """The given hosts, or new ones of the tenant; (None, None) when both have the same address."""
+        a = a or self.host(vni, version)
+        b = b or self.host(vni, version)
+        return (None, None) if a.ip == b.ip else (a, b)
+
     def gateway(self, vni, version):
         return self.host(vni, version, 1)
 
@@ -227,9 +233,8 @@ class Generator:
 
     def tcp_flow(self, vni, version, kind, a=None, b=None, a_port=None, b_port=None, start_us=None):
         rng = self.rng
-        a = a or self.host(vni, version)
-        b = b or self.host(vni, version)
-        if a.ip == b.ip:
+        a, b = self.two_hosts(vni, version, a, b)
+        if a is None:
             return None
         b_port = b_port or rng.choice(TCP_SERVER_PORTS)
         a_port = a_port or self.ephemeral_port(vni, a)
@@ -321,9 +326,8 @@ class Generator:
 
     def dns_flow(self, vni, version, a=None, b=None, a_port=None, start_us=None, fragmented=False):
         rng = self.rng
-        a = a or self.host(vni, version)
-        b = b or self.host(vni, version)
-        if a.ip == b.ip:
+        a, b = self.two_hosts(vni, version, a, b)
+        if a is None:
             return None
         a_port = a_port or self.ephemeral_port(vni, a)
         kind = "udp_fragmented" if fragmented else "udp_request_response"
@@ -360,9 +364,8 @@ class Generator:
 
     def oneway_udp_flow(self, vni, version, a=None, b=None, a_port=None, b_port=None, start_us=None):
         rng = self.rng
-        a = a or self.host(vni, version)
-        b = b or self.host(vni, version)
-        if a.ip == b.ip:
+        a, b = self.two_hosts(vni, version, a, b)
+        if a is None:
             return None
         a_port = a_port or self.ephemeral_port(vni, a)
         b_port = b_port or rng.choice(UDP_ONEWAY_PORTS)
@@ -377,9 +380,8 @@ class Generator:
 
     def echo_flow(self, vni, version, a=None, b=None, start_us=None):
         rng = self.rng
-        a = a or self.host(vni, version)
-        b = b or self.host(vni, version)
-        if a.ip == b.ip:
+        a, b = self.two_hosts(vni, version, a, b)
+        if a is None:
             return None
         request_type, reply_type = (8, 0) if version == 4 else (128, 129)
         proto = 1 if version == 4 else 58
@@ -627,7 +629,6 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--pcap", required=True)
-    parser.add_argument("--pcapng")
     parser.add_argument("--manifest")
     args = parser.parse_args()
 
@@ -639,18 +640,6 @@ def main():
             raise RuntimeError("an inner frame exceeds the MTU")
     write_pcap(args.pcap, frames)
 
-    if args.pcapng:
-        try:
-            result = subprocess.run(["editcap", "-F", "pcapng", args.pcap, args.pcapng],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
-        except FileNotFoundError:
-            sys.stderr.write("gen_crosscheck.py: editcap not found: apt-get install tshark "
-                             "(editcap is in wireshark-common, which tshark depends on)\n")
-            return 4
-        if result.returncode != 0:
-            sys.stderr.write("gen_crosscheck.py: editcap failed: %s\n" % result.stderr.decode(errors="replace"))
-            return 4
-
     if args.manifest:
         manifest = {
             "seed": args.seed,
@@ -661,7 +650,7 @@ def main():
             json.dump(manifest, out, indent=1)
             out.write("\n")
 
-    sys.stderr.write("gen_crosscheck.py: seed %d: %d flows, %d frames -> %s\n"
+    sys.stderr.write("gen_oracle_scenarios.py: seed %d: %d flows, %d frames -> %s\n"
                      % (args.seed, len(generator.flows), len(frames), args.pcap))
     return 0
 
