@@ -9,9 +9,6 @@ namespace VtapCollector.Tests.Oracle;
 /// </summary>
 public class ReplayInputTests(OracleCaptures captures) : OracleCaptureTests(captures)
 {
-    private const string WorkersNotYetAccepted =
-        "replay does not accept --workers yet ('Unknown option' on this build, exit 2); remove this Skip when it does.";
-
     [Theory]
     [InlineData("vxlan")]
     [InlineData("scenarios")]
@@ -47,7 +44,7 @@ public class ReplayInputTests(OracleCaptures captures) : OracleCaptureTests(capt
     /// across flows may change with the worker count, but not the records themselves, nor the seq
     /// order of each flow's records.
     /// </summary>
-    [Theory(Skip = WorkersNotYetAccepted)]
+    [Theory]
     [InlineData("mixed")]
     [InlineData("scenarios")]
     public void Replay_EveryWorkerCount_GivesTheSameRecordSet(string name)
