@@ -13,7 +13,6 @@ internal sealed class CollectorSettings
     public FlowSettings Flows { get; set; } = new();
     public Engine.PipelineOptions Pipeline { get; set; } = new();
     public SinksSettings Sinks { get; set; } = new();
-    public KafkaSettings Kafka { get; set; } = new();
     public MetricsSettings Metrics { get; set; } = new();
 }
 
@@ -61,13 +60,17 @@ internal sealed class SinksSettings
 {
     public StdoutSinkSettings Stdout { get; set; } = new();
     public FileSinkSettings File { get; set; } = new();
+    public KafkaSettings Kafka { get; set; } = new();
 }
 
-/// <summary>JSON Lines on standard output.</summary>
+/// <summary>Records on standard output, one per line.</summary>
 internal sealed class StdoutSinkSettings
 {
-    /// <summary>Default false.</summary>
+    /// <summary>Default false; when no sink at all is enabled, records go to standard output all the same.</summary>
     public bool Enabled { get; set; }
+
+    /// <summary>The record format. Default vtap.</summary>
+    public string Format { get; set; } = Export.Formats.RecordFormats.Default;
 }
 
 /// <summary>JSON Lines in rotating files.</summary>
@@ -75,6 +78,9 @@ internal sealed class FileSinkSettings
 {
     /// <summary>Default false.</summary>
     public bool Enabled { get; set; }
+
+    /// <summary>The record format. Default vtap.</summary>
+    public string Format { get; set; } = Export.Formats.RecordFormats.Default;
 
     /// <summary>The active file. Default /var/lib/vtap-collector/flows.jsonl.</summary>
     public string Path { get; set; } = "/var/lib/vtap-collector/flows.jsonl";
@@ -91,6 +97,7 @@ internal sealed class FileSinkSettings
     /// <summary>The sink's options.</summary>
     public Export.Sinks.RotatingFileSinkOptions ToOptions() => new()
     {
+        Format = Format,
         Path = Path,
         MaxFileBytes = MaxFileBytes,
         MaxTotalBytes = MaxTotalBytes,
@@ -110,7 +117,10 @@ internal sealed class KafkaSettings
     /// <summary>Default vtap-flows.</summary>
     public string Topic { get; set; } = "vtap-flows";
 
-    /// <summary>Any librdkafka producer property, passed through (<c>Kafka:Producer:security.protocol</c>, ...); they override the safe defaults.</summary>
+    /// <summary>The record format of the messages. Default vtap.</summary>
+    public string Format { get; set; } = Export.Formats.RecordFormats.Default;
+
+    /// <summary>Any librdkafka producer property, passed through (<c>Sinks:Kafka:Producer:security.protocol</c>, ...); they override the safe defaults.</summary>
     public Dictionary<string, string> Producer { get; set; } = [];
 
     /// <summary>Records held in memory for the brokers before records go to the spool. Default 100000.</summary>
@@ -139,6 +149,7 @@ internal sealed class KafkaSettings
     {
         BootstrapServers = BootstrapServers,
         Topic = Topic,
+        Format = Format,
         Producer = new Dictionary<string, string>(Producer, StringComparer.Ordinal),
         QueueMaxRecords = QueueMaxRecords,
         SpoolDirectory = SpoolDirectory,

@@ -30,9 +30,6 @@ internal static class SettingsLoader
     public const string SystemConfigFile = "/etc/vtap-collector/vtap-collector.json";
     public const string EnvironmentPrefix = "VTAP__";
 
-    /// <summary>Top-level sections a configuration may have; anything else is a typo.</summary>
-    private static readonly string[] KnownSections = ["Sources", "AllowList", "Decoder", "Flows", "Pipeline", "Sinks", "Kafka", "Metrics", "Logging"];
-
     /// <summary>Builds the configuration from its sources. <paramref name="configFile"/> must exist when given.</summary>
     public static IConfigurationRoot Build(string? configFile, IReadOnlyList<string> commandLine, string? systemConfigFile = SystemConfigFile)
     {
@@ -57,13 +54,10 @@ internal static class SettingsLoader
     /// <summary>Binds and validates; returns null and one sentence when something is wrong.</summary>
     public static ValidatedSettings? TryLoad(IConfiguration configuration, out string? error)
     {
-        foreach (var section in configuration.GetChildren())
+        if (ConfigurationShape.Check(configuration, typeof(CollectorSettings), ["Logging"]) is { } shapeError)
         {
-            if (!KnownSections.Contains(section.Key, StringComparer.OrdinalIgnoreCase))
-            {
-                error = $"Unknown configuration section '{section.Key}'; the sections are {string.Join(", ", KnownSections)}.";
-                return null;
-            }
+            error = shapeError;
+            return null;
         }
 
         var raw = new CollectorSettings();
@@ -171,27 +165,12 @@ internal static class SettingsLoader
         }
 
         var pipeline = raw.Pipeline;
-        if (pipeline.Workers is < 0 or > 256)
+        if (pipeline.Validate() is { } pipelineError)
         {
-            return $"Pipeline:Workers must be between 0 (half the cores) and 256 (was {pipeline.Workers}).";
+            return pipelineError;
         }
 
-        if (!IsPowerOfTwo(pipeline.DispatchQueueCapacity, 64, 1 << 24))
-        {
-            return $"Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was {pipeline.DispatchQueueCapacity}).";
-        }
-
-        if (!IsPowerOfTwo(pipeline.RecordQueueCapacity, 64, 1 << 24))
-        {
-            return $"Pipeline:RecordQueueCapacity must be a power of two between 64 and 16777216 (was {pipeline.RecordQueueCapacity}).";
-        }
-
-        if (pipeline.ShutdownTimeoutSeconds is < 1 or > 3600)
-        {
-            return $"Pipeline:ShutdownTimeoutSeconds must be between 1 and 3600 (was {pipeline.ShutdownTimeoutSeconds}).";
-        }
-
-        var workers = pipeline.Workers == 0 ? Math.Max(1, cores / 2) : pipeline.Workers;
+        var workers = pipeline.EffectiveWorkers;
         var flows = raw.Flows;
         if (flows.ActiveTimeoutSeconds < 1 || flows.IdleTimeoutSeconds < 1 || flows.TcpIdleTimeoutSeconds < 1 || flows.TcpClosingTimeoutSeconds < 0)
         {
@@ -205,7 +184,7 @@ internal static class SettingsLoader
 
         var table = new FlowTableOptions
         {
-            Capacity = flows.Capacity / workers,
+            Capacity = flows.Capacity,
             ActiveTimeout = TimeSpan.FromSeconds(flows.ActiveTimeoutSeconds),
             IdleTimeout = TimeSpan.FromSeconds(flows.IdleTimeoutSeconds),
             TcpIdleTimeout = TimeSpan.FromSeconds(flows.TcpIdleTimeoutSeconds),
@@ -217,12 +196,12 @@ internal static class SettingsLoader
         }
 
         var sinks = raw.Sinks;
-        if (!sinks.Stdout.Enabled && !sinks.File.Enabled && !raw.Kafka.Enabled)
+        if (Export.Formats.RecordFormats.Validate("Sinks:Stdout:Format", sinks.Stdout.Format) is { } stdoutFormatError)
         {
-            return "No sink is enabled; set Sinks:Stdout:Enabled, Sinks:File:Enabled or Kafka:Enabled to true.";
+            return stdoutFormatError;
         }
 
-        if (raw.Kafka.Enabled && raw.Kafka.ToOptions().Validate() is { } kafkaError)
+        if (sinks.Kafka.Enabled && sinks.Kafka.ToOptions().Validate() is { } kafkaError)
         {
             return kafkaError;
         }
@@ -260,31 +239,11 @@ internal static class SettingsLoader
         return null;
     }
 
-    private static bool IsPowerOfTwo(int value, int min, int max) => value >= min && value <= max && (value & (value - 1)) == 0;
-
-    /// <summary>Parses <c>1.2.3.4:5</c>, <c>[::1]:5</c> or <c>::1:5</c>-free forms; port 0 is allowed (tests: pick a free port).</summary>
+    /// <summary>Parses <c>1.2.3.4:5</c> or <c>[::1]:5</c> strictly (<see cref="Capture.Udp.EndPointText"/>); port 0 is allowed (tests: pick a free port).</summary>
     public static bool TryParseEndPoint(string? text, out IPEndPoint endPoint)
     {
-        endPoint = null!;
-        if (string.IsNullOrWhiteSpace(text) || !IPEndPoint.TryParse(text.Trim(), out var parsed) || parsed is null)
-        {
-            return false;
-        }
-
-        // IPEndPoint.TryParse accepts a bare address as port 0; an address without a port is a mistake here.
-        var trimmed = text.Trim();
-        var colon = trimmed.LastIndexOf(':');
-        if (colon < 0 || trimmed.EndsWith(']') || !int.TryParse(trimmed.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _))
-        {
-            return false;
-        }
-
-        if (parsed.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !trimmed.StartsWith('['))
-        {
-            return false;
-        }
-
-        endPoint = parsed;
-        return true;
+        var parsed = Capture.Udp.EndPointText.TryParse(text, out var result);
+        endPoint = result!;
+        return parsed;
     }
 }
