@@ -64,6 +64,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
         var capacity = _pipeline.Workers.Sum(w => (long)w.Table.Capacity);
         var memory = _pipeline.Workers.Sum(w => w.Table.MemoryBytes) / (1024 * 1024);
         Log.Started(_logger, sources, _pipeline.Workers.Count, capacity, memory, sinks, settings.MetricsListen.ToString());
+        Log.WarmedUp(_logger, (long)_pipeline.WarmupDuration.TotalMilliseconds);
         if (settings.AllowList.AnySource)
         {
             Log.AllowListOpen(_logger, sources);

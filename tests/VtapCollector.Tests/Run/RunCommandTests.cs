@@ -187,6 +187,30 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         Assert.DoesNotContain("VtapCollector.", result.StandardError, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A burst sent the moment <c>/readyz</c> answers, into one worker, is carried like the steady state:
+    /// the packet path was compiled by the warm-up before the sources started. (Without the warm-up, 5 of
+    /// 30 such runs on the 2-core test machine dropped 2 070 to 3 616 of 20 000 datagrams.)
+    /// </summary>
+    [Fact]
+    public void First_burst_after_ready_is_carried_without_drops()
+    {
+        var capture = captures.Sample;
+        var perLoop = TunnelDatagrams(capture.Path).Datagrams;
+        var loops = (20_000 / perLoop) + 1;
+        using var daemon = DaemonProcess.Start(Config(workers: 1));
+        Assert.True(DaemonProcess.WaitFor(() => daemon.Logs.Contains("warmed up with synthetic traffic", StringComparison.Ordinal), Wait), daemon.Logs);
+
+        var send = ExternalTools.RunCollector(["send", capture.Path, "--to", $"127.0.0.1:{daemon.UdpPort}", "--loop", $"{loops}", "--quiet"]);
+        Assert.True(send.ExitCode == 0, send.StandardError);
+        Assert.True(
+            DaemonProcess.WaitFor(() => daemon.Metric("vtap_received_packets_total{source=\"udp\"}") >= (long)perLoop * loops && daemon.Metric("vtap_queue_depth{queue=\"dispatch\"}") == 0, Wait),
+            daemon.Get("/metrics").Body);
+        Assert.Equal(0, daemon.Metric("vtap_dispatch_dropped_packets_total"));
+        Assert.Equal(0, daemon.Metric("vtap_kernel_drops_total{source=\"udp\"}"));
+        Assert.Equal(0, daemon.Terminate(Wait));
+    }
+
     [Fact]
     public void No_sink_configured_writes_the_records_to_stdout()
     {
