@@ -1,8 +1,10 @@
 using System.Collections;
-using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
+using VtapCollector.Engine;
+using VtapCollector.Engine.Sources;
 
 namespace VtapCollector.Service;
 
@@ -14,7 +16,26 @@ namespace VtapCollector.Service;
 internal static class ConfigurationShape
 {
     /// <summary>One sentence about the first key that names no setting or holds a value of the wrong kind; null when the shape fits.</summary>
-    public static string? Check(IConfiguration configuration, Type settings, IReadOnlyCollection<string> freeSections)
+    /// <remarks>
+    /// The settings classes are walked by reflection; the <see cref="DynamicDependencyAttribute"/>s keep
+    /// their properties in a trimmed (NativeAOT) build, where the configuration binder is source-generated.
+    /// </remarks>
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(CollectorSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(SourcesSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(UdpSourceSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(AfPacketSourceSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(PcapSourceSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(AllowListSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(DecoderSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(FlowSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(PipelineOptions))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(SinksSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(StdoutSinkSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(FileSinkSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(KafkaSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(MetricsSettings))]
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Every settings class reachable from CollectorSettings is listed in a DynamicDependency above.")]
+    public static string? Check(IConfiguration configuration, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type settings, IReadOnlyCollection<string> freeSections)
     {
         foreach (var section in configuration.GetChildren())
         {
@@ -32,7 +53,8 @@ internal static class ConfigurationShape
         return null;
     }
 
-    private static string? CheckSection(IConfigurationSection section, Type owner, bool isRoot = false)
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Settings property types are kept by the DynamicDependency attributes of Check.")]
+    private static string? CheckSection(IConfigurationSection section, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type owner, bool isRoot = false)
     {
         var property = Settable(owner).FirstOrDefault(p => string.Equals(p.Name, section.Key, StringComparison.OrdinalIgnoreCase));
         if (property is null)
@@ -46,7 +68,9 @@ internal static class ConfigurationShape
         return CheckValue(section, property.PropertyType);
     }
 
-    private static string? CheckValue(IConfigurationSection section, Type type)
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Settings property and list element types are kept by the DynamicDependency attributes of Check.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2062", Justification = "List elements of the settings are scalars (strings, numbers), whose properties are never walked.")]
+    private static string? CheckValue(IConfigurationSection section, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
     {
         var children = section.GetChildren().ToList();
         if (IsScalar(type))
@@ -106,7 +130,7 @@ internal static class ConfigurationShape
         return null;
     }
 
-    private static IEnumerable<PropertyInfo> Settable(Type type) =>
+    private static IEnumerable<PropertyInfo> Settable([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.GetIndexParameters().Length == 0);
 
     private static bool IsScalar(Type type)
@@ -115,23 +139,29 @@ internal static class ConfigurationShape
         return underlying.IsPrimitive || underlying.IsEnum || underlying == typeof(string) || underlying == typeof(decimal) || underlying == typeof(TimeSpan);
     }
 
+    /// <summary>Whether the binder can turn <paramref name="value"/> into <paramref name="type"/> (invariant culture, as it reads configuration).</summary>
     private static bool Converts(string value, Type type)
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;
-        if (underlying.IsEnum)
+        var c = CultureInfo.InvariantCulture;
+        return underlying switch
         {
-            return Enum.GetNames(underlying).Contains(value, StringComparer.OrdinalIgnoreCase);
-        }
-
-        try
-        {
-            TypeDescriptor.GetConverter(underlying).ConvertFromInvariantString(value);
-            return true;
-        }
-        catch (Exception error) when (error is FormatException or ArgumentException or OverflowException or NotSupportedException)
-        {
-            return false;
-        }
+            _ when underlying.IsEnum => Enum.GetNames(underlying).Contains(value, StringComparer.OrdinalIgnoreCase),
+            _ when underlying == typeof(string) => true,
+            _ when underlying == typeof(bool) => bool.TryParse(value, out _),
+            _ when underlying == typeof(int) => int.TryParse(value, NumberStyles.Integer, c, out _),
+            _ when underlying == typeof(long) => long.TryParse(value, NumberStyles.Integer, c, out _),
+            _ when underlying == typeof(short) => short.TryParse(value, NumberStyles.Integer, c, out _),
+            _ when underlying == typeof(uint) => uint.TryParse(value, NumberStyles.Integer, c, out _),
+            _ when underlying == typeof(ulong) => ulong.TryParse(value, NumberStyles.Integer, c, out _),
+            _ when underlying == typeof(ushort) => ushort.TryParse(value, NumberStyles.Integer, c, out _),
+            _ when underlying == typeof(byte) => byte.TryParse(value, NumberStyles.Integer, c, out _),
+            _ when underlying == typeof(double) => double.TryParse(value, NumberStyles.Float, c, out _),
+            _ when underlying == typeof(float) => float.TryParse(value, NumberStyles.Float, c, out _),
+            _ when underlying == typeof(decimal) => decimal.TryParse(value, NumberStyles.Number, c, out _),
+            _ when underlying == typeof(TimeSpan) => TimeSpan.TryParse(value, c, out _),
+            _ => true,
+        };
     }
 
     private static string Describe(Type type)

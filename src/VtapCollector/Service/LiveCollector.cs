@@ -20,9 +20,9 @@ internal sealed class LiveCollector : IDisposable
     public LiveCollector(ValidatedSettings settings, IReadOnlyList<IRecordSink> sinks)
     {
         _settings = settings;
-        var metrics = settings.Raw.Metrics;
+        var metrics = settings.Sections.Metrics;
         _setup = new EngineSetup(
-            settings.Raw.Pipeline,
+            settings.Sections.Pipeline,
             settings.FlowTable,
             settings.Decoder,
             settings.AllowList,
@@ -54,7 +54,7 @@ internal sealed class LiveCollector : IDisposable
     /// </summary>
     public void Start()
     {
-        Sources.Open(_settings.Raw.Sources, _settings.UdpListen, _settings.UdpSockets, _settings.AfPacketRings, _settings.Decoder);
+        Sources.Open(_settings.Sections.Sources, _settings.Decoder);
         WarmupDuration = EngineWarmup.Run(_setup);
         Engine.Start();
         Sources.Start();

@@ -48,7 +48,7 @@ internal static class RunCommand
 
         if (checkOnly)
         {
-            await error.WriteLineAsync($"vtap-collector: the configuration is valid ({settings.Workers} workers; allow-list: {settings.AllowList.Describe()}).").ConfigureAwait(false);
+            await error.WriteLineAsync($"vtap-collector: the configuration is valid ({settings.Sections.Pipeline.EffectiveWorkers} workers; allow-list: {settings.AllowList.Describe()}).").ConfigureAwait(false);
             return 0;
         }
 
@@ -125,7 +125,7 @@ internal static class RunCommand
 
     private static List<IRecordSink> OpenSinks(ValidatedSettings settings)
     {
-        var configured = settings.Raw.Sinks;
+        var configured = settings.Sections.Sinks;
         var sinks = new List<IRecordSink>();
         if (configured.File.Enabled)
         {
@@ -185,7 +185,7 @@ internal static class RunCommand
             kestrel.AddServerHeader = false;
             kestrel.Listen(settings.MetricsListen, listen => listen.Protocols = HttpProtocols.Http1);
         });
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.Raw.Pipeline.ShutdownTimeoutSeconds + 5));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.Sections.Pipeline.ShutdownTimeoutSeconds + 5));
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(_ => new LiveCollector(settings, sinks));

@@ -1,66 +1,17 @@
 namespace VtapCollector.Service;
 
-/// <summary>
-/// Every setting of <c>vtap-collector run</c>, one class per configuration section. Property names
-/// are the configuration keys (<c>Sources:Udp:Listen</c>, <c>VTAP__SOURCES__UDP__LISTEN__0</c>);
-/// the README's configuration table lists the same keys and defaults.
-/// </summary>
-internal sealed class CollectorSettings
-{
-    public Engine.Sources.SourcesSettings Sources { get; set; } = new();
-    public AllowListSettings AllowList { get; set; } = new();
-    public DecoderSettings Decoder { get; set; } = new();
-    public FlowSettings Flows { get; set; } = new();
-    public Engine.PipelineOptions Pipeline { get; set; } = new();
-    public SinksSettings Sinks { get; set; } = new();
-    public MetricsSettings Metrics { get; set; } = new();
-}
-
-/// <summary>Which mirror sources and VNIs are accepted; everything else is dropped and counted.</summary>
-internal sealed class AllowListSettings
-{
-    /// <summary>Outer (mirror) source addresses accepted, as CIDRs (<c>10.1.0.0/16</c>, <c>fd00::/8</c>, or a bare address). Empty: any source (with a warning at start). Reloadable.</summary>
-    public List<string> SourceCidrs { get; set; } = [];
-
-    /// <summary>VNIs accepted. Empty: any VNI. Reloadable.</summary>
-    public List<uint> Vnis { get; set; } = [];
-}
-
-/// <summary>How tunnels are recognised.</summary>
-internal sealed class DecoderSettings
-{
-    /// <summary>UDP ports decapsulated as VXLAN. Default 4789 and 8472.</summary>
-    public List<ushort> VxlanPorts { get; set; } = [];
-
-    /// <summary>UDP ports decapsulated as Geneve. Default 6081.</summary>
-    public List<ushort> GenevePorts { get; set; } = [];
-}
-
-/// <summary>Flow aggregation.</summary>
-internal sealed class FlowSettings
-{
-    /// <summary>Flows held at once over all workers (memory is reserved at start, about 190 bytes a flow). Default 1000000.</summary>
-    public int Capacity { get; set; } = 1_000_000;
-
-    /// <summary>Seconds between update records of a long flow. Default 60.</summary>
-    public int ActiveTimeoutSeconds { get; set; } = 60;
-
-    /// <summary>Seconds after which an idle UDP, ICMP or other flow ends. Default 60.</summary>
-    public int IdleTimeoutSeconds { get; set; } = 60;
-
-    /// <summary>Seconds after which an idle TCP flow ends. Default 300.</summary>
-    public int TcpIdleTimeoutSeconds { get; set; } = 300;
-
-    /// <summary>Seconds a TCP flow lingers after FIN or RST so the last ACKs count. Default 5.</summary>
-    public int TcpClosingTimeoutSeconds { get; set; } = 5;
-}
-
 /// <summary>Where records go.</summary>
 internal sealed class SinksSettings
 {
     public StdoutSinkSettings Stdout { get; set; } = new();
     public FileSinkSettings File { get; set; } = new();
     public KafkaSettings Kafka { get; set; } = new();
+
+    /// <summary>One sentence naming the first invalid setting of the <c>Sinks</c> section, or null.</summary>
+    public string? Validate() =>
+        Export.Formats.RecordFormats.Validate("Sinks:Stdout:Format", Stdout.Format)
+        ?? (File.Enabled ? File.ToOptions().Validate() : null)
+        ?? (Kafka.Enabled ? Kafka.ToOptions().Validate() : null);
 }
 
 /// <summary>Records on standard output, one per line.</summary>
@@ -159,20 +110,4 @@ internal sealed class KafkaSettings
         SpoolOverflow = SpoolOverflow,
         ReadyWatermarkBytes = ReadyWatermarkBytes,
     };
-}
-
-/// <summary>The Prometheus endpoint and its label bounds.</summary>
-internal sealed class MetricsSettings
-{
-    /// <summary>Where <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c> are served, <c>ADDRESS:PORT</c>. Default 127.0.0.1:9464.</summary>
-    public string Listen { get; set; } = "127.0.0.1:9464";
-
-    /// <summary>VNIs counted under their own label; later ones share <c>vni="other"</c>. Default 256.</summary>
-    public int MaxVniLabels { get; set; } = 256;
-
-    /// <summary>Mirror sources counted under their own label; later ones share <c>tunnel_source="other"</c>. Default 256.</summary>
-    public int MaxTunnelSourceLabels { get; set; } = 256;
-
-    /// <summary>Seconds without a received packet after which <c>/readyz</c> reports not receiving; 0: never. Default 0.</summary>
-    public int ReadyMaxIdleSeconds { get; set; }
 }
