@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using VtapCollector.Decoding;
 
 namespace VtapCollector.Capture;
@@ -44,11 +44,24 @@ public sealed class CaptureReader
     /// <summary>Buffered bytes after which parsing starts even if the source has more ready.</summary>
     private const int RefillTarget = 1024 * 1024;
 
+    /// <summary>
+    /// How far ahead of the record being delivered the mapped file is asked into the cache: one page,
+    /// about eight average packets, so the lines arrive while the handler works on the packets
+    /// before them. 2, 4 and 8 KiB measured alike; 1 KiB less well.
+    /// </summary>
+    private const int PrefetchDistance = 4096;
+
+    private const int CacheLineLength = 64;
+
     private readonly Stream _stream;
     private readonly List<Interface> _interfaces = [];
     private byte[] _buffer;
-    private long _start;
-    private long _end;
+    private int _start;
+    private int _end;
+    private int _prefetched;
+
+    /// <summary>Offset in the stream of the buffer's (or the mapped window's) first byte.</summary>
+    private long _base;
     private unsafe byte* _mapped;
     private bool _endOfStream;
     private long _streamBytes;
@@ -107,9 +120,10 @@ public sealed class CaptureReader
     {
         // The mapped path never waits on the stream, so honour a token cancelled before the start.
         cancellationToken.ThrowIfCancellationRequested();
-        if (_stream is FileStream { CanSeek: true } file && file.Length - file.Position > 0)
+        if (_stream is FileStream { CanSeek: true } file && file.Length - file.Position > 0
+            && MappedFileWindow.TryOpen(file.SafeFileHandle, file.Length, file.Position) is { } window)
         {
-            return ReadMapped(file, ref handler);
+            return ReadMapped(window, file.Position, ref handler);
         }
 
         while (true)
@@ -128,51 +142,58 @@ public sealed class CaptureReader
     }
 
     /// <summary>
-    /// A regular file is read through a read-only memory map: the page cache is parsed in place,
-    /// without copying every byte into a buffer first (the copy was a sixth of a replay's time).
-    /// Pipes and terminals, which cannot be mapped, take the buffered path.
+    /// A regular file is parsed in place in the page cache, through a window mapped ahead of the
+    /// parser (<see cref="MappedFileWindow"/>), without copying every byte into a buffer first (the
+    /// copy was a sixth of a replay's time). Pipes and terminals, which cannot be mapped, take the
+    /// buffered path.
     /// </summary>
-    private unsafe CaptureError ReadMapped<THandler>(FileStream file, ref THandler handler)
+    private unsafe CaptureError ReadMapped<THandler>(MappedFileWindow window, long offset, ref THandler handler)
         where THandler : struct, IPacketHandler
     {
-        var offset = file.Position;
-        using var map = MemoryMappedFile.CreateFromFile(file, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-        using var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        byte* pointer = null;
-        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-        try
+        using (window)
         {
-            _mapped = pointer + view.PointerOffset;
-            _start = offset;
-            _end = file.Length;
-            _streamBytes = _end - _start;
-            _endOfStream = true;
-            while (true)
+            try
             {
-                var before = _start;
-                if (Parse(ref handler) == Step.Failed)
+                _streamBytes = window.FileLength - offset;
+                _endOfStream = true;
+                _mapped = window.Address;
+                _base = window.Offset;
+                _start = (int)(offset - window.Offset);
+                _end = window.Length;
+                _prefetched = _start;
+                while (true)
                 {
-                    return _error;
-                }
+                    if (Parse(ref handler) == Step.Failed)
+                    {
+                        return _error;
+                    }
 
-                // A window is at most 2 GiB; parsing stops at its end, so go round until no progress.
-                if (_start == before || _start == _end)
-                {
-                    return Finish();
+                    if (window.AtEnd)
+                    {
+                        return Finish();
+                    }
+
+                    // The rest of this window is less than a record: slide to where that record starts.
+                    var next = _base + _start;
+                    window.MoveTo(next);
+                    _mapped = window.Address;
+                    _base = window.Offset;
+                    _start = (int)(next - window.Offset);
+                    _end = window.Length;
+                    _prefetched = _start;
                 }
             }
-        }
-        finally
-        {
-            _mapped = null;
-            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            finally
+            {
+                _mapped = null;
+            }
         }
     }
 
-    /// <summary>The bytes not parsed yet: the rest of the buffer, or up to 2 GiB of the mapped file.</summary>
+    /// <summary>The bytes not parsed yet: the rest of the buffer, or of the mapped window.</summary>
     private unsafe ReadOnlySpan<byte> Available() => _mapped != null
-        ? new ReadOnlySpan<byte>(_mapped + _start, (int)Math.Min(_end - _start, int.MaxValue))
-        : _buffer.AsSpan((int)_start, (int)(_end - _start));
+        ? new ReadOnlySpan<byte>(_mapped + _start, _end - _start)
+        : _buffer.AsSpan(_start, _end - _start);
 
     private CaptureError Finish()
     {
@@ -208,7 +229,8 @@ public sealed class CaptureReader
         if (_start > 0)
         {
             // Move the partial record to the front so it can be completed contiguously.
-            Buffer.BlockCopy(_buffer, (int)_start, _buffer, 0, (int)(_end - _start));
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _base += _start;
             _end -= _start;
             _start = 0;
         }
@@ -224,7 +246,7 @@ public sealed class CaptureReader
         // buffered, so parsing is not interrupted every few kilobytes.
         while (true)
         {
-            var read = await _stream.ReadAsync(_buffer.AsMemory((int)_end), cancellationToken).ConfigureAwait(false);
+            var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 _endOfStream = true;
@@ -332,6 +354,7 @@ public sealed class CaptureReader
 
             var timestamp = (ReadUInt32(available) * 1_000_000_000L) + (ReadUInt32(available[4..]) * nanosecondsPerFraction);
             var originalLength = (int)Math.Min(ReadUInt32(available[12..]), int.MaxValue);
+            PrefetchAhead(_start + recordLength);
             handler.OnPacket(new CapturedPacket(timestamp, originalLength, _pcapLinkType), available.Slice(PcapRecordHeaderLength, (int)capturedLength));
             Packets++;
             CapturedBytes += capturedLength;
@@ -389,6 +412,7 @@ public sealed class CaptureReader
                 return Step.NeedMore;
             }
 
+            PrefetchAhead(_start + (int)length);
             var block = available[..(int)length];
             if (ReadUInt32(block[^4..]) != length)
             {
@@ -567,6 +591,29 @@ public sealed class CaptureReader
         handler.OnPacket(packet, data);
         Packets++;
         CapturedBytes += data.Length;
+    }
+
+    /// <summary>
+    /// Asks every cache line up to <see cref="PrefetchDistance"/> past <paramref name="recordEnd"/>
+    /// into the cache. Without it, the first load of every record's header missed the cache (a third
+    /// of a replay's time): the handler reads only the first lines of each packet, a pattern too
+    /// sparse for the hardware prefetcher, and a record's start is known only once the one before it
+    /// is read, so prefetching "the next record" waits on memory just the same. Sweeping a fixed
+    /// distance of bytes needs no header. The buffered path is not swept: its bytes were just
+    /// copied in and are still in the cache.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchAhead(int recordEnd)
+    {
+        if (Sse.IsSupported && _mapped != null)
+        {
+            var target = Math.Min(recordEnd + PrefetchDistance, _end);
+            while (_prefetched < target)
+            {
+                Sse.Prefetch0(_mapped + _prefetched);
+                _prefetched += CacheLineLength;
+            }
+        }
     }
 
     private static bool IsSwappedPcapMagic(uint magic) =>
