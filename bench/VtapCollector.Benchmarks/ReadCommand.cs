@@ -57,6 +57,11 @@ internal static class ReadCommand
             var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
             var seconds = stopwatch.Elapsed.TotalSeconds;
             times.Add(seconds);
+            if (error != CaptureError.None)
+            {
+                Console.WriteLine(error.Describe(reader));
+            }
+
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"round {round}: {reader.Packets:N0} packets, {seconds:F3} s, {reader.Packets / seconds / 1e6:F2} Mpackets/s, {reader.CapturedBytes / seconds / 1e9:F2} GB/s, {allocated:N0} bytes allocated, {error}, checksum {totals.Checksum:x}"));

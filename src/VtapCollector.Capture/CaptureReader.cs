@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using VtapCollector.Decoding;
@@ -70,6 +71,13 @@ public sealed class CaptureReader
     private bool _bigEndian;
     private bool _sectionHeaderRead;
     private bool _pcapNanoseconds;
+    private uint _pcapSnapLength;
+
+    /// <summary>pcapng blocks read whole so far (the one being read is number <c>_blocks + 1</c>).</summary>
+    private long _blocks;
+
+    /// <summary>Stream offset where reading began (a mapped file may be read from a later position).</summary>
+    private long _origin;
     private LinkType _pcapLinkType;
     private long _lastTimestamp;
 
@@ -107,6 +115,25 @@ public sealed class CaptureReader
 
     /// <summary>True once the format is known to be pcapng.</summary>
     public bool IsPcapng => _format == Format.Pcapng;
+
+    /// <summary>
+    /// Where reading stopped: the offset, from the capture's first byte, of the damaged field (a
+    /// block's length, an option's header, a record's captured length) or of the record cut short;
+    /// -1 after a clean end or when there is no capture to point into.
+    /// </summary>
+    public long ErrorOffset { get; private set; } = -1;
+
+    /// <summary>
+    /// The 1-based number of the pcap record or pcapng block (the section header is block 1) where
+    /// reading stopped; 0 when the problem is in the pcap file header or there is none.
+    /// </summary>
+    public long ErrorRecord { get; private set; }
+
+    /// <summary>What was found where reading stopped (the lengths, codes or versions involved), or null.</summary>
+    public string? ErrorDetail { get; private set; }
+
+    /// <summary>The kind of pcapng block where reading stopped (<c>Enhanced Packet Block</c>, ...), or null.</summary>
+    public string? ErrorBlockName { get; private set; }
 
     /// <summary>The error of the last <see cref="ReadAllAsync"/> step that failed.</summary>
     private CaptureError _error;
@@ -155,6 +182,7 @@ public sealed class CaptureReader
             try
             {
                 _streamBytes = window.FileLength - offset;
+                _origin = offset;
                 _endOfStream = true;
                 _mapped = window.Address;
                 _base = window.Offset;
@@ -202,21 +230,28 @@ public sealed class CaptureReader
             return CaptureError.Empty;
         }
 
+        var c = CultureInfo.InvariantCulture;
         if (_format == Format.Unknown)
         {
             // Fewer bytes than a magic number, or a pcap header cut short.
             return _end - _start < 4 || Magic is PcapMicroMagic or PcapNanoMagic || IsSwappedPcapMagic(Magic)
-                ? CaptureError.HeaderTruncated
-                : CaptureError.NotACapture;
+                ? Fail(CaptureError.HeaderTruncated, OffsetOf(_end), 0, string.Create(c, $"the file ends after {OffsetOf(_end)} bytes, inside its {(_end - _start < 4 ? "magic number" : "24-byte pcap header")}"))
+                : Fail(CaptureError.NotACapture, -1, 0, null);
         }
 
         if (_format == Format.Pcapng && !_sectionHeaderRead)
         {
             // A pcapng's file header is its first section header block.
-            return CaptureError.HeaderTruncated;
+            return Fail(CaptureError.HeaderTruncated, OffsetOf(_end), 1, string.Create(c, $"the file ends after {OffsetOf(_end)} bytes, inside its first Section Header Block"));
         }
 
-        return _start == _end ? CaptureError.None : CaptureError.RecordTruncated;
+        if (_start == _end)
+        {
+            return CaptureError.None;
+        }
+
+        var record = _format == Format.Pcap ? Packets + 1 : _blocks + 1;
+        return Fail(CaptureError.RecordTruncated, OffsetOf(_start), record, string.Create(c, $"only {_end - _start} bytes of the {(_format == Format.Pcap ? "record" : "block")} are left in the file"));
     }
 
     /// <remarks>
@@ -273,6 +308,19 @@ public sealed class CaptureReader
         return _format == Format.Pcap ? ParsePcap(ref handler) : ParsePcapng(ref handler);
     }
 
+    /// <summary>Offset from the capture's first byte of the byte at <paramref name="index"/> of the buffer or window.</summary>
+    private long OffsetOf(int index) => _base + index - _origin;
+
+    /// <summary>Records where and why reading stops; returns <paramref name="error"/>.</summary>
+    private CaptureError Fail(CaptureError error, long offset, long record, string? detail)
+    {
+        _error = error;
+        ErrorOffset = offset;
+        ErrorRecord = record;
+        ErrorDetail = detail;
+        return error;
+    }
+
     private bool TryReadFileHeader()
     {
         var available = Available();
@@ -300,7 +348,7 @@ public sealed class CaptureReader
         }
         else
         {
-            _error = CaptureError.NotACapture;
+            Fail(CaptureError.NotACapture, -1, 0, null);
             return false;
         }
 
@@ -311,13 +359,15 @@ public sealed class CaptureReader
 
         // draft-ietf-opsawg-pcap section 4: major version 2 (minor 4; older writers used lower
         // minors, which lay records out the same). Another major may lay them out differently.
-        if (ReadUInt16(available[4..]) != PcapMajorVersion)
+        var major = ReadUInt16(available[4..]);
+        if (major != PcapMajorVersion)
         {
-            _error = CaptureError.UnsupportedVersion;
+            Fail(CaptureError.UnsupportedVersion, OffsetOf(_start + 4), 0, string.Create(CultureInfo.InvariantCulture, $"the file header says version {major}.{ReadUInt16(available[6..])}"));
             return false;
         }
 
         _pcapNanoseconds = ReadUInt32(available) == PcapNanoMagic;
+        _pcapSnapLength = ReadUInt32(available[16..]);
 
         // LinkType and additional information field: the low 16 bits are the link type; the FCS
         // bits above them only say how many FCS bytes frames end with.
@@ -331,6 +381,7 @@ public sealed class CaptureReader
         where THandler : struct, IPacketHandler
     {
         var nanosecondsPerFraction = _pcapNanoseconds ? 1L : 1_000L;
+        var snapLength = _pcapSnapLength == 0 ? uint.MaxValue : _pcapSnapLength;
         while (true)
         {
             var available = Available();
@@ -340,9 +391,9 @@ public sealed class CaptureReader
             }
 
             var capturedLength = ReadUInt32(available[8..]);
-            if (capturedLength > MaxPacketLength)
+            if (capturedLength > MaxPacketLength || capturedLength > snapLength)
             {
-                _error = CaptureError.RecordTooLarge;
+                FailPcapRecord(capturedLength);
                 return Step.Failed;
             }
 
@@ -359,6 +410,22 @@ public sealed class CaptureReader
             Packets++;
             CapturedBytes += capturedLength;
             _start += recordLength;
+        }
+    }
+
+    /// <summary>Out of the loop: the error path formats a message, which the packet path must not carry.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FailPcapRecord(uint capturedLength)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var record = Packets + 1;
+        if (capturedLength > MaxPacketLength)
+        {
+            Fail(CaptureError.RecordTooLarge, OffsetOf(_start + 8), record, string.Create(c, $"its captured length is {capturedLength} bytes"));
+        }
+        else
+        {
+            Fail(CaptureError.RecordExceedsSnapLength, OffsetOf(_start + 8), record, string.Create(c, $"its captured length is {capturedLength} bytes, the file header's snapshot length {_pcapSnapLength}"));
         }
     }
 
@@ -389,7 +456,7 @@ public sealed class CaptureReader
                 }
                 else
                 {
-                    _error = CaptureError.BlockCorrupt;
+                    FailBlock(CaptureError.ByteOrderMagicInvalid, 8, type, string.Create(CultureInfo.InvariantCulture, $"its byte-order magic is 0x{BinaryPrimitives.ReadUInt32BigEndian(available[8..]):x8}"));
                     return Step.Failed;
                 }
 
@@ -400,10 +467,16 @@ public sealed class CaptureReader
                 type = ReadUInt32(available);
             }
 
+            // draft-ietf-opsawg-pcapng section 3.1: the total length counts the whole block, is a
+            // multiple of 4, and is repeated at the block's end.
             var length = ReadUInt32(available[4..]);
-            if (length < 12 || length % 4 != 0 || length > MaxBlockLength)
+            var error = length < MinimumBlockLength(type) ? CaptureError.BlockTooShort
+                : length % 4 != 0 ? CaptureError.BlockLengthNotMultipleOf4
+                : length > MaxBlockLength ? CaptureError.BlockTooLarge
+                : CaptureError.None;
+            if (error != CaptureError.None)
             {
-                _error = CaptureError.BlockCorrupt;
+                FailBlock(error, 4, type, string.Create(CultureInfo.InvariantCulture, $"its total length is {length} bytes"));
                 return Step.Failed;
             }
 
@@ -414,69 +487,176 @@ public sealed class CaptureReader
 
             PrefetchAhead(_start + (int)length);
             var block = available[..(int)length];
-            if (ReadUInt32(block[^4..]) != length)
+            var trailer = ReadUInt32(block[^4..]);
+            if (trailer != length)
             {
-                _error = CaptureError.BlockCorrupt;
+                FailBlock(CaptureError.BlockTrailerMismatch, (int)length - 4, type, string.Create(CultureInfo.InvariantCulture, $"its total length is {length} bytes at its start and {trailer} at its end"));
                 return Step.Failed;
             }
 
             var body = block[8..^4];
-            var error = type switch
+            error = type switch
             {
                 SectionHeaderType => ReadSectionHeader(body),
                 InterfaceDescriptionType => ReadInterface(body),
                 EnhancedPacketType => ReadEnhancedPacket(body, ref handler),
                 SimplePacketType => ReadSimplePacket(body, ref handler),
                 ObsoletePacketType => ReadObsoletePacket(body, ref handler),
-                _ => CaptureError.None, // other blocks (name resolution, statistics, custom) are skipped
+                _ => CaptureError.None, // other blocks (name resolution, statistics, custom) are skipped unread
             };
             if (error != CaptureError.None)
             {
-                _error = error;
                 return Step.Failed;
             }
 
+            _blocks++;
             _start += (int)length;
             _sectionHeaderRead |= type == SectionHeaderType;
         }
     }
 
+    /// <summary>
+    /// The smallest total length of a block of <paramref name="type"/>: 12 bytes of framing plus the
+    /// fixed fields of its body (draft-ietf-opsawg-pcapng sections 4.1 to 4.6).
+    /// </summary>
+    private static uint MinimumBlockLength(uint type) => type switch
+    {
+        SectionHeaderType => 12 + 16,        // byte-order magic, major, minor, section length
+        InterfaceDescriptionType => 12 + 8,  // link type, reserved, snap length
+        EnhancedPacketType => 12 + 20,       // interface, timestamp (2), captured, original lengths
+        ObsoletePacketType => 12 + 20,       // interface, drops, timestamp (2), captured, original lengths
+        SimplePacketType => 12 + 4,          // original length
+        _ => 12,
+    };
+
+    /// <summary>A block's name, for error messages.</summary>
+    private static string BlockName(uint type) => type switch
+    {
+        SectionHeaderType => "Section Header Block",
+        InterfaceDescriptionType => "Interface Description Block",
+        EnhancedPacketType => "Enhanced Packet Block",
+        ObsoletePacketType => "Packet Block",
+        SimplePacketType => "Simple Packet Block",
+        _ => string.Create(CultureInfo.InvariantCulture, $"block type 0x{type:x8}"),
+    };
+
+    /// <summary>
+    /// Records a problem in the block that starts at <c>_start</c>, at <paramref name="fieldOffset"/>
+    /// bytes into it, and returns <paramref name="error"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private CaptureError FailBlock(CaptureError error, int fieldOffset, uint type, string detail)
+    {
+        ErrorBlockName = BlockName(type);
+        return Fail(error, OffsetOf(_start + fieldOffset), _blocks + 1, detail);
+    }
+
+    private enum OptionStep
+    {
+        Option,
+        End,
+        Overrun,
+    }
+
+    /// <summary>
+    /// Reads the next option of a block's option list (draft-ietf-opsawg-pcapng section 3.5: code,
+    /// length, value padded to 32 bits). The list ends with opt_endofopt or, since that may be left
+    /// out, with the block; an option whose header or value runs past the block is an overrun.
+    /// </summary>
+    private OptionStep NextOption(ref ReadOnlySpan<byte> options, out ushort code, out ushort length, out ReadOnlySpan<byte> value)
+    {
+        code = 0;
+        length = 0;
+        value = default;
+        if (options.IsEmpty)
+        {
+            return OptionStep.End;
+        }
+
+        if (options.Length < 4)
+        {
+            return OptionStep.Overrun;
+        }
+
+        code = ReadUInt16(options);
+        length = ReadUInt16(options[2..]);
+        if (code == 0)
+        {
+            return OptionStep.End;
+        }
+
+        if (options.Length < 4 + length)
+        {
+            return OptionStep.Overrun;
+        }
+
+        value = options.Slice(4, length);
+        options = options[Math.Min(options.Length, 4 + ((length + 3) & ~3))..];
+        return OptionStep.Option;
+    }
+
+    /// <summary>
+    /// Checks that the options of a block whose body is <paramref name="body"/> and whose fixed
+    /// fields take <paramref name="fixedLength"/> bytes all lie inside it.
+    /// </summary>
+    private CaptureError CheckOptions(ReadOnlySpan<byte> body, int fixedLength, uint type)
+    {
+        var options = body[fixedLength..];
+        while (true)
+        {
+            var at = body.Length - options.Length;
+            switch (NextOption(ref options, out var code, out var length, out _))
+            {
+                case OptionStep.End:
+                    return CaptureError.None;
+                case OptionStep.Overrun:
+                    return FailOption(type, at, code, length, options.Length);
+            }
+        }
+    }
+
+    /// <summary>An option at <paramref name="at"/> bytes into the body runs past the block.</summary>
+    private CaptureError FailOption(uint type, int at, ushort code, ushort length, int remaining) =>
+        FailBlock(CaptureError.OptionOverrunsBlock, 8 + at, type, remaining < 4
+            ? string.Create(CultureInfo.InvariantCulture, $"the block ends {remaining} bytes into an option's 4-byte header")
+            : string.Create(CultureInfo.InvariantCulture, $"option {code} declares {length} bytes but {remaining - 4} remain in the block"));
+
     private CaptureError ReadSectionHeader(ReadOnlySpan<byte> body)
     {
         // draft-ietf-opsawg-pcapng section 4.1: byte-order magic, major, minor, section length.
-        if (body.Length < 16)
-        {
-            return CaptureError.BlockCorrupt;
-        }
-
         // Major version 1 is the only one defined; a reader of one major cannot read another's
         // blocks. Minor versions (1.0, and 1.2 from old writers) share the layout.
-        return ReadUInt16(body[4..]) == PcapngMajorVersion ? CaptureError.None : CaptureError.UnsupportedVersion;
+        var major = ReadUInt16(body[4..]);
+        if (major != PcapngMajorVersion)
+        {
+            return FailBlock(CaptureError.UnsupportedVersion, 12, SectionHeaderType, string.Create(CultureInfo.InvariantCulture, $"the section says version {major}.{ReadUInt16(body[6..])}"));
+        }
+
+        return CheckOptions(body, 16, SectionHeaderType);
     }
 
     private CaptureError ReadInterface(ReadOnlySpan<byte> body)
     {
-        if (body.Length < 8)
-        {
-            return CaptureError.BlockCorrupt;
-        }
-
         var linkType = (LinkType)ReadUInt16(body);
         var snapLength = ReadUInt32(body[4..]);
         long unitsPerSecond = 1_000_000;
         long offsetNanos = 0;
         var options = body[8..];
-        while (options.Length >= 4)
+        while (true)
         {
-            var code = ReadUInt16(options);
-            var valueLength = ReadUInt16(options[2..]);
-            if (code == 0 || options.Length < 4 + valueLength)
+            var at = body.Length - options.Length;
+            var step = NextOption(ref options, out var code, out var length, out var value);
+            if (step == OptionStep.End)
             {
                 break;
             }
 
-            var value = options.Slice(4, valueLength);
-            if (code == 9 && valueLength >= 1)
+            if (step == OptionStep.Overrun)
+            {
+                return FailOption(InterfaceDescriptionType, at, code, length, options.Length);
+            }
+
+            if (code == 9 && value.Length >= 1)
             {
                 // if_tsresol: high bit clear = 10^-n seconds, set = 2^-n seconds.
                 var resolution = value[0];
@@ -485,13 +665,11 @@ public sealed class CaptureReader
                     ? 1L << Math.Min(exponent, 62)
                     : (long)Math.Pow(10, Math.Min(exponent, 18));
             }
-            else if (code == 14 && valueLength >= 8)
+            else if (code == 14 && value.Length >= 8)
             {
                 // if_tsoffset: seconds to add to every timestamp of this interface.
                 offsetNanos = (long)ReadUInt64(value) * 1_000_000_000L;
             }
-
-            options = options[Math.Min(options.Length, 4 + ((valueLength + 3) & ~3))..];
         }
 
         _interfaces.Add(new Interface(linkType, unitsPerSecond, offsetNanos, snapLength));
@@ -501,64 +679,68 @@ public sealed class CaptureReader
     private CaptureError ReadEnhancedPacket<THandler>(ReadOnlySpan<byte> body, ref THandler handler)
         where THandler : struct, IPacketHandler
     {
-        if (body.Length < 20)
-        {
-            return CaptureError.BlockCorrupt;
-        }
-
         var interfaceId = ReadUInt32(body);
         var timestamp = ((ulong)ReadUInt32(body[4..]) << 32) | ReadUInt32(body[8..]);
-        return DeliverTimed(interfaceId, timestamp, ReadUInt32(body[12..]), ReadUInt32(body[16..]), body[20..], ref handler);
+        return DeliverTimed(EnhancedPacketType, interfaceId, timestamp, ReadUInt32(body[12..]), ReadUInt32(body[16..]), body, ref handler);
     }
 
     private CaptureError ReadObsoletePacket<THandler>(ReadOnlySpan<byte> body, ref THandler handler)
         where THandler : struct, IPacketHandler
     {
-        if (body.Length < 20)
-        {
-            return CaptureError.BlockCorrupt;
-        }
-
         var interfaceId = ReadUInt16(body);
         var timestamp = ((ulong)ReadUInt32(body[4..]) << 32) | ReadUInt32(body[8..]);
-        return DeliverTimed(interfaceId, timestamp, ReadUInt32(body[12..]), ReadUInt32(body[16..]), body[20..], ref handler);
+        return DeliverTimed(ObsoletePacketType, interfaceId, timestamp, ReadUInt32(body[12..]), ReadUInt32(body[16..]), body, ref handler);
     }
 
-    private CaptureError DeliverTimed<THandler>(uint interfaceId, ulong timestamp, uint capturedLength, uint originalLength, ReadOnlySpan<byte> data, ref THandler handler)
+    /// <summary>The EPB and PB layout after their first fields: 20 bytes, the data padded to 32 bits, options.</summary>
+    private CaptureError DeliverTimed<THandler>(uint type, uint interfaceId, ulong timestamp, uint capturedLength, uint originalLength, ReadOnlySpan<byte> body, ref THandler handler)
         where THandler : struct, IPacketHandler
     {
+        const int DataStart = 20;
         if (interfaceId >= (uint)_interfaces.Count)
         {
-            return CaptureError.UnknownInterface;
+            return FailBlock(CaptureError.UnknownInterface, 8, type, string.Create(CultureInfo.InvariantCulture, $"it names interface {interfaceId}, and the section describes {_interfaces.Count}"));
         }
 
         if (capturedLength > MaxPacketLength)
         {
-            return CaptureError.RecordTooLarge;
+            return FailBlock(CaptureError.RecordTooLarge, 8 + 12, type, string.Create(CultureInfo.InvariantCulture, $"its captured length is {capturedLength} bytes"));
         }
 
-        if (capturedLength > (uint)data.Length)
+        var dataRoom = body.Length - DataStart;
+        if (capturedLength > (uint)dataRoom)
         {
-            return CaptureError.BlockCorrupt;
+            return FailBlock(CaptureError.PacketOverrunsBlock, 8 + 12, type, string.Create(CultureInfo.InvariantCulture, $"its captured length is {capturedLength} bytes and the block has room for {dataRoom}"));
         }
 
         var description = _interfaces[(int)interfaceId];
+        if (description.SnapLength != 0 && capturedLength > description.SnapLength)
+        {
+            return FailBlock(CaptureError.RecordExceedsSnapLength, 8 + 12, type, string.Create(CultureInfo.InvariantCulture, $"its captured length is {capturedLength} bytes, interface {interfaceId}'s snapshot length {description.SnapLength}"));
+        }
+
+        // The options follow the data padded to 32 bits; a damaged list means a damaged block, so
+        // they are checked before its packet is delivered.
+        if (body.Length > DataStart + (((int)capturedLength + 3) & ~3))
+        {
+            var error = CheckOptions(body, DataStart + (((int)capturedLength + 3) & ~3), type);
+            if (error != CaptureError.None)
+            {
+                return error;
+            }
+        }
+
         _lastTimestamp = description.ToNanoseconds(timestamp);
-        Deliver(new CapturedPacket(_lastTimestamp, (int)Math.Min(originalLength, int.MaxValue), description.LinkType), data[..(int)capturedLength], ref handler);
+        Deliver(new CapturedPacket(_lastTimestamp, (int)Math.Min(originalLength, int.MaxValue), description.LinkType), body.Slice(DataStart, (int)capturedLength), ref handler);
         return CaptureError.None;
     }
 
     private CaptureError ReadSimplePacket<THandler>(ReadOnlySpan<byte> body, ref THandler handler)
         where THandler : struct, IPacketHandler
     {
-        if (body.Length < 4)
-        {
-            return CaptureError.BlockCorrupt;
-        }
-
         if (_interfaces.Count == 0)
         {
-            return CaptureError.UnknownInterface;
+            return FailBlock(CaptureError.UnknownInterface, 8, SimplePacketType, "a Simple Packet Block belongs to interface 0, and the section describes none");
         }
 
         // A simple packet block belongs to interface 0 and has no timestamp: it inherits the last
@@ -578,7 +760,7 @@ public sealed class CaptureReader
 
         if (captured > MaxPacketLength)
         {
-            return CaptureError.RecordTooLarge;
+            return FailBlock(CaptureError.RecordTooLarge, 8, SimplePacketType, string.Create(CultureInfo.InvariantCulture, $"it holds {captured} bytes of packet data"));
         }
 
         Deliver(new CapturedPacket(_lastTimestamp, (int)Math.Min(originalLength, int.MaxValue), description.LinkType), body.Slice(4, (int)captured), ref handler);
