@@ -46,7 +46,7 @@ internal static class ReadCommand
         var times = new List<double>();
         for (var round = 1; round <= rounds; round++)
         {
-            var totals = new Totals();
+            var totals = new PacketTotals();
             using var file = new FileStream(input, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
             using Stream stream = pipe ? new UnseekableStream(file) : file;
             var reader = new CaptureReader(stream);
@@ -70,57 +70,5 @@ internal static class ReadCommand
         times.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median {times[times.Count / 2]:F3} s over {rounds} rounds ({(pipe ? "buffered" : "mapped")} path)"));
         return 0;
-    }
-
-    private sealed class Totals
-    {
-        public ulong Checksum;
-    }
-
-    /// <summary>Reads the bytes a tunnel decoder reads (the first 128 of the frame), and nothing else.</summary>
-    private readonly struct TouchingHandler(Totals totals) : IPacketHandler
-    {
-        public void OnPacket(in CapturedPacket packet, ReadOnlySpan<byte> data)
-        {
-            var checksum = (ulong)packet.TimestampNanos;
-            if (data.Length >= 128)
-            {
-                checksum ^= BitConverter.ToUInt64(data) ^ BitConverter.ToUInt64(data[64..]) ^ BitConverter.ToUInt64(data[120..]);
-            }
-
-            totals.Checksum += checksum;
-        }
-    }
-
-    /// <summary>A file seen as a pipe: no length, no seeking, so the reader takes its buffered path.</summary>
-    private sealed class UnseekableStream(Stream inner) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override int Read(Span<byte> buffer) => inner.Read(buffer);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            inner.ReadAsync(buffer, cancellationToken);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -15,8 +15,11 @@ namespace VtapCollector.Capture;
 /// One contiguous buffer is refilled from the stream and compacted when a record straddles its end,
 /// so every record is parsed as one span: no per-packet allocation, no copy, no segment logic. A
 /// pipe reader would hand out segmented sequences and force a copy for straddling records; reading
-/// straight into our own buffer is simpler and as fast. Errors are values (<see cref="CaptureError"/>);
-/// only the stream's own I/O exceptions propagate.
+/// straight into our own buffer is simpler and as fast. A regular file is not copied at all: it is
+/// parsed in place through a sliding window of the page cache (<see cref="MappedFileWindow"/>), with
+/// the next 4 KiB prefetched as records are delivered. Errors are values (<see cref="CaptureError"/>,
+/// with <see cref="ErrorOffset"/>, <see cref="ErrorRecord"/> and <see cref="ErrorDetail"/> saying
+/// where and what); only the stream's own I/O exceptions propagate.
 /// </remarks>
 public sealed class CaptureReader
 {
@@ -56,7 +59,10 @@ public sealed class CaptureReader
 
     private readonly Stream _stream;
     private readonly List<Interface> _interfaces = [];
-    private byte[] _buffer;
+    private readonly int _bufferSize;
+
+    /// <summary>Not allocated for a regular file, which is mapped instead (unless mapping it fails).</summary>
+    private byte[] _buffer = [];
     private int _start;
     private int _end;
     private int _prefetched;
@@ -88,7 +94,11 @@ public sealed class CaptureReader
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, 2 * MaxPacketLength);
         _stream = stream;
-        _buffer = new byte[bufferSize];
+        _bufferSize = bufferSize;
+        if (stream is not FileStream { CanSeek: true })
+        {
+            _buffer = new byte[bufferSize];
+        }
     }
 
     private enum Format
@@ -270,7 +280,11 @@ public sealed class CaptureReader
             _start = 0;
         }
 
-        if (_end == _buffer.Length)
+        if (_buffer.Length == 0)
+        {
+            _buffer = new byte[_bufferSize];
+        }
+        else if (_end == _buffer.Length)
         {
             // Only a pcapng block larger than the buffer gets here; blocks are bounded.
             Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, MaxBlockLength + 16));
