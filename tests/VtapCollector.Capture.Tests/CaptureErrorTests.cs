@@ -57,6 +57,8 @@ public class CaptureErrorTests
         Assert.Equal(CaptureError.NotACapture, result.Error);
         Assert.Equal(magic, result.Reader.Magic);
         Assert.Contains($"0x{magic:x8}", result.Error.Describe(result.Reader.Magic), StringComparison.Ordinal);
+        Assert.Equal(-1, result.Reader.ErrorOffset); // the magic says it all: no byte offset to add
+        Assert.Equal(result.Error.Describe(result.Reader.Magic), result.Error.Describe(result.Reader));
     }
 
     // ---------------------------------------------------------------- cut short
