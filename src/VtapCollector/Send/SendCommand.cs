@@ -171,7 +171,7 @@ internal static class SendCommand
                         if (error != CaptureError.None)
                         {
                             state.Flush();
-                            await log.WriteLineAsync($"vtap-collector: '{options.Input}': {error.Describe(reader.Magic)}").ConfigureAwait(false);
+                            await log.WriteLineAsync($"vtap-collector: '{options.Input}': {error.Describe(reader)}").ConfigureAwait(false);
                             return 1;
                         }
                     }
