@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
 using System.Globalization;
 
-namespace VtapCollector.Kafka.Spool;
+namespace VtapCollector.Export.Storage;
 
 /// <summary>
-/// An append-only store of keyed records in segment files, read back in the order written, each
-/// segment deleted once every record in it is delivered. Not thread-safe: the sink calls it under
-/// its own lock.
+/// An append-only log of keyed records in checksummed segment files: records are read back in the
+/// order written through one read cursor, marked consumed in that order (which moves a checkpoint),
+/// and a segment is deleted once every record in it is consumed. Not thread-safe: its owner calls it
+/// under its own lock.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -14,21 +15,25 @@ namespace VtapCollector.Kafka.Spool;
 /// <c>checkpoint</c>. A segment is the 8 bytes <c>VTKSPL01</c>, then records: a 4-byte little-endian
 /// body length, the 4-byte little-endian CRC-32C of the body, and the body: a 2-byte little-endian key
 /// length, the key, the value. The checkpoint holds the segment id and offset up to which every
-/// record was delivered (id, offset, CRC-32C of both), written about once a second and at shutdown.
+/// record was consumed (id, offset, CRC-32C of both), written at <see cref="Sync"/> and at shutdown.
+/// (The names and the magic are those of the Kafka spool this log grew from, so an existing spool
+/// directory is read after an upgrade.)
 /// </para>
 /// <para>
 /// Opening scans every segment: a record whose header or body is cut short or whose checksum does
-/// not match (a write torn by a crash, a damaged disk) ends its segment, which is truncated there
-/// and reported. Replay starts at the checkpoint, so after a crash records delivered since the last
-/// checkpoint are sent again (at least once); records are never skipped.
+/// not match (a write torn by a crash or a power loss, a damaged disk) ends its segment, which is
+/// truncated there, counted (<see cref="TruncatedSegments"/>, <see cref="TruncatedBytes"/>) and
+/// reported. Reading starts at the checkpoint, so after a crash records consumed since the last
+/// checkpoint are read again (at least once); records are never skipped.
 /// </para>
 /// <para>
-/// Appends go through a 256 KiB buffer that is written to the file when full, when the reader needs
-/// it, and at every <see cref="Sync"/> (about once a second), so a crash of the process loses at most
-/// about a second of spooled records; <see cref="SpoolFsyncPolicy"/> says what a power loss loses.
+/// Appends go through a 256 KiB buffer that reaches the file (one <c>write</c>) when it is full, at
+/// every <see cref="Flush"/> and <see cref="Sync"/>, and when the reader has caught up with the file.
+/// From then on the records survive the end of the process, kill -9 included; what a power loss
+/// loses is the <see cref="LogFsyncPolicy"/>'s matter.
 /// </para>
 /// </remarks>
-internal sealed class DiskSpool : IDisposable
+public sealed class SegmentLog : IDisposable
 {
     /// <summary>Record header: body length and CRC-32C.</summary>
     public const int RecordHeaderLength = 8;
@@ -47,15 +52,16 @@ internal sealed class DiskSpool : IDisposable
     private const string Extension = ".spool";
     private const string CheckpointName = "checkpoint";
     private const int CheckpointLength = 20;
-    private const long RetryMilliseconds = 5000;
 
     private static ReadOnlySpan<byte> Magic => "VTKSPL01"u8;
 
     private readonly string _directory;
     private readonly long _maxBytes;
     private readonly long _segmentBytes;
-    private readonly SpoolFsyncPolicy _fsync;
-    private readonly SpoolOverflowPolicy _overflow;
+    private readonly LogFsyncPolicy _fsync;
+    private readonly LogOverflowPolicy _overflow;
+    private readonly string _name;
+    private readonly IoRetry _health;
     private readonly Action<string, string> _report;
     private readonly List<Segment> _segments = [];
     private readonly byte[] _writeBuffer = new byte[BufferSize];
@@ -65,8 +71,6 @@ internal sealed class DiskSpool : IDisposable
     private Segment? _active;
     private int _buffered;
     private bool _unsynced;
-    private long _failedAt;
-    private bool _failed;
 
     private FileStream? _reader;
     private ulong _readerSegment;
@@ -76,21 +80,28 @@ internal sealed class DiskSpool : IDisposable
     private int _readBufferLength;
 
     private ulong _nextId;
-    private SpoolPosition _startCheckpoint;
-    private SpoolPosition _checkpoint;
+    private LogPosition _startCheckpoint;
+    private LogPosition _checkpoint;
+    private long _consumedRecords;
     private bool _checkpointDirty;
     private bool _disposed;
 
-    /// <summary>Opens the spool in <paramref name="directory"/>, creating it if needed, and recovers what it holds.</summary>
+    /// <summary>Opens the log in its directory, creating it if needed, and recovers what it holds.</summary>
+    /// <param name="options">Where and how large.</param>
+    /// <param name="report">Receives a cause (<c>spool-truncated</c>, <c>spool-corrupt</c>, <c>spool-full</c>, <c>spool-io</c>) and a sentence for each problem; null to discard them.</param>
+    /// <param name="timeProvider">The clock for retries after an I/O error. Default <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="IOException">The directory cannot be created or read.</exception>
     /// <exception cref="UnauthorizedAccessException">The directory is not accessible.</exception>
-    public DiskSpool(string directory, long maxBytes, long segmentBytes, SpoolFsyncPolicy fsync, SpoolOverflowPolicy overflow, Action<string, string>? report = null)
+    public SegmentLog(SegmentLogOptions options, Action<string, string>? report = null, TimeProvider? timeProvider = null)
     {
-        _directory = Path.GetFullPath(directory);
-        _maxBytes = maxBytes;
-        _segmentBytes = segmentBytes;
-        _fsync = fsync;
-        _overflow = overflow;
+        ArgumentNullException.ThrowIfNull(options);
+        _directory = Path.GetFullPath(options.Directory);
+        _maxBytes = options.MaxBytes;
+        _segmentBytes = options.SegmentBytes;
+        _fsync = options.Fsync;
+        _overflow = options.Overflow;
+        _name = options.Name;
+        _health = new IoRetry(options.RetryInterval, timeProvider);
         _report = report ?? ((_, _) => { });
         System.IO.Directory.CreateDirectory(_directory);
         Recover();
@@ -99,13 +110,28 @@ internal sealed class DiskSpool : IDisposable
     /// <summary>Bytes of all segment files, buffered appends included.</summary>
     public long Bytes { get; private set; }
 
-    /// <summary>Records in the spool not yet delivered (read or not).</summary>
+    /// <summary>Records in the log not yet consumed (read or not).</summary>
     public long PendingRecords { get; private set; }
 
-    /// <summary>Records in the spool not yet handed out by <see cref="TryRead"/>.</summary>
+    /// <summary>Records in the log not yet handed out by <see cref="TryRead"/>.</summary>
     public long UnreadRecords { get; private set; }
 
-    /// <summary>Records found in the spool when it was opened.</summary>
+    /// <summary>Bytes of the records not yet handed out by <see cref="TryRead"/> (headers included).</summary>
+    public long UnreadBytes { get; private set; }
+
+    /// <summary>Bytes of records appended since opening (headers included).</summary>
+    public long AppendedBytes { get; private set; }
+
+    /// <summary>Records marked consumed since opening.</summary>
+    public long ConsumedRecords => _consumedRecords;
+
+    /// <summary>Of <see cref="ConsumedRecords"/>, those the saved checkpoint covers: after a crash, at most the others are read again.</summary>
+    public long CheckpointedRecords { get; private set; }
+
+    /// <summary>Segments found with a torn or damaged tail when the log was opened, and truncated.</summary>
+    public long TruncatedSegments { get; private set; }
+
+    /// <summary>Records found in the log, past the checkpoint, when it was opened.</summary>
     public long RecoveredRecords { get; private set; }
 
     /// <summary>Bytes cut from segment tails because a record there was incomplete or failed its checksum.</summary>
@@ -123,24 +149,27 @@ internal sealed class DiskSpool : IDisposable
     /// <summary>Segment files written to stable storage (fsync).</summary>
     public long Fsyncs { get; private set; }
 
-    /// <summary>The message of the last I/O error, or null while the spool works.</summary>
-    public string? LastError { get; private set; }
+    /// <summary>The message of the last I/O error, or null while the log works.</summary>
+    public string? LastError => _health.LastError;
 
-    /// <summary>Segment files in the spool.</summary>
+    /// <summary>False from an I/O error until the files work again.</summary>
+    public bool IsHealthy => _health.IsHealthy;
+
+    /// <summary>Segment files in the log.</summary>
     public int SegmentCount => _segments.Count;
 
-    /// <summary>The spool's directory, in full.</summary>
+    /// <summary>The log's directory, in full.</summary>
     public string Directory => _directory;
 
-    /// <summary>Appends one record; never throws for I/O errors (they return <see cref="SpoolAppendResult.Failed"/>).</summary>
-    public SpoolAppendResult Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    /// <summary>Appends one record; never throws for I/O errors (they return <see cref="LogAppendResult.Failed"/>).</summary>
+    public LogAppendResult Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(key.Length, MaxKeyBytes, nameof(key));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(value.Length, MaxValueBytes, nameof(value));
-        if (_failed && !TryRecover())
+        if (!_health.IsHealthy && !TryRecover())
         {
-            return SpoolAppendResult.Failed;
+            return LogAppendResult.Failed;
         }
 
         var bodyLength = 2 + key.Length + value.Length;
@@ -150,7 +179,7 @@ internal sealed class DiskSpool : IDisposable
         if (Bytes + needed > _maxBytes && !MakeRoom(needed))
         {
             DroppedRecords++;
-            return SpoolAppendResult.Full;
+            return LogAppendResult.Full;
         }
 
         try
@@ -168,7 +197,7 @@ internal sealed class DiskSpool : IDisposable
         catch (Exception error) when (IsFileError(error))
         {
             Fail(error);
-            return SpoolAppendResult.Failed;
+            return LogAppendResult.Failed;
         }
 
         var record = _writeBuffer.AsSpan(_buffered, size);
@@ -184,16 +213,43 @@ internal sealed class DiskSpool : IDisposable
         Bytes += size;
         PendingRecords++;
         UnreadRecords++;
+        UnreadBytes += size;
         AppendedRecords++;
-        return SpoolAppendResult.Appended;
+        AppendedBytes += size;
+        return LogAppendResult.Appended;
+    }
+
+    /// <summary>
+    /// Writes the buffered appends to the segment file (one <c>write</c>): from then on they survive
+    /// the end of the process. Returns false if the file could not be written (the records stay
+    /// buffered and <see cref="LastError"/> says why).
+    /// </summary>
+    public bool Flush()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_health.IsHealthy)
+        {
+            return TryRecover();
+        }
+
+        try
+        {
+            Drain();
+            return true;
+        }
+        catch (Exception error) when (IoRetry.IsFileError(error))
+        {
+            Fail(error);
+            return false;
+        }
     }
 
     /// <summary>
     /// Hands out the oldest record not yet read, in write order; <paramref name="key"/> and
-    /// <paramref name="value"/> point into the spool's read buffer, valid until its next call. Returns
+    /// <paramref name="value"/> point into the log's read buffer, valid until its next call. Returns
     /// false when every record has been read (or the files cannot be read; <see cref="LastError"/> then says why).
     /// </summary>
-    public bool TryRead(out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out SpoolPosition end)
+    public bool TryRead(out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out LogPosition end)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         key = default;
@@ -239,8 +295,9 @@ internal sealed class DiskSpool : IDisposable
 
                 segment.Read++;
                 UnreadRecords--;
+                UnreadBytes -= RecordHeaderLength + 2 + key.Length + value.Length;
                 ReadRecords++;
-                end = new SpoolPosition(segment.Id, _readOffset);
+                end = new LogPosition(segment.Id, _readOffset);
                 return true;
             }
         }
@@ -252,11 +309,11 @@ internal sealed class DiskSpool : IDisposable
     }
 
     /// <summary>
-    /// Marks the record ending at <paramref name="end"/> delivered. Calls must come in read order (the
-    /// sink completes records in the order it read them), so the position is also the checkpoint.
+    /// Marks the record ending at <paramref name="end"/> consumed. Calls must come in read order (the
+    /// owner completes records in the order it read them), so the position is also the checkpoint.
     /// A record of a segment already dropped is ignored.
     /// </summary>
-    public void Complete(SpoolPosition end)
+    public void Complete(LogPosition end)
     {
         var segment = Find(end.Segment);
         if (segment is null)
@@ -266,14 +323,15 @@ internal sealed class DiskSpool : IDisposable
 
         segment.Completed++;
         PendingRecords--;
+        _consumedRecords++;
         _checkpoint = end;
         _checkpointDirty = true;
         DeleteDelivered();
     }
 
     /// <summary>
-    /// Closes the segment being written, so that it can be deleted once delivered; the next append
-    /// begins a new one. The sink calls this when the spool has been replayed to its end.
+    /// Closes the segment being written, so that it can be deleted once consumed; the next append
+    /// begins a new one.
     /// </summary>
     public void SealActive()
     {
@@ -284,7 +342,7 @@ internal sealed class DiskSpool : IDisposable
 
         try
         {
-            CloseWriter(_fsync != SpoolFsyncPolicy.Never);
+            CloseWriter(_fsync != LogFsyncPolicy.Never);
         }
         catch (Exception error) when (IsFileError(error))
         {
@@ -297,7 +355,7 @@ internal sealed class DiskSpool : IDisposable
 
     /// <summary>
     /// Writes buffered appends to the file, forces them to stable storage when the policy is
-    /// <see cref="SpoolFsyncPolicy.EverySecond"/>, and saves the checkpoint if it moved. Called about once a second.
+    /// <see cref="LogFsyncPolicy.EverySync"/>, and saves the checkpoint if it moved. Called about once a second.
     /// </summary>
     public void Sync()
     {
@@ -308,13 +366,13 @@ internal sealed class DiskSpool : IDisposable
 
         try
         {
-            if (_failed && !TryRecover())
+            if (!_health.IsHealthy && !TryRecover())
             {
                 return;
             }
 
             Drain();
-            if (_fsync == SpoolFsyncPolicy.EverySecond && _unsynced && _writer is not null)
+            if (_fsync == LogFsyncPolicy.EverySync && _unsynced && _writer is not null)
             {
                 _writer.Flush(flushToDisk: true);
                 _unsynced = false;
@@ -329,7 +387,10 @@ internal sealed class DiskSpool : IDisposable
         }
     }
 
-    /// <summary>Writes what is buffered, forces it to disk unless the policy is <see cref="SpoolFsyncPolicy.Never"/>, saves the checkpoint and closes the files.</summary>
+    /// <summary>
+    /// Writes what is buffered, forces it to disk unless the policy is <see cref="LogFsyncPolicy.Never"/>,
+    /// deletes the segments whose records are all consumed, saves the checkpoint and closes the files.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)
@@ -339,14 +400,15 @@ internal sealed class DiskSpool : IDisposable
 
         try
         {
-            if (_failed)
+            if (!_health.IsHealthy)
             {
                 TryRecover(force: true);
             }
 
-            if (!_failed)
+            if (_health.IsHealthy)
             {
-                CloseWriter(_fsync != SpoolFsyncPolicy.Never);
+                CloseWriter(_fsync != LogFsyncPolicy.Never);
+                DeleteDelivered();
             }
 
             SaveCheckpoint();
@@ -354,7 +416,7 @@ internal sealed class DiskSpool : IDisposable
         catch (Exception error) when (IsFileError(error))
         {
             Fail(error);
-            _report("spool-io", $"Kafka spool: could not write {_buffered} buffered bytes at shutdown ({error.Message}); those records are lost.");
+            _report("spool-io", $"{_name}: could not write {_buffered} buffered bytes at shutdown ({error.Message}); those records are lost.");
         }
 
         _disposed = true;
@@ -406,6 +468,7 @@ internal sealed class DiskSpool : IDisposable
             Bytes += segment.Length;
             PendingRecords += segment.Records - segment.Completed;
             UnreadRecords += segment.Records - segment.Read;
+            UnreadBytes += segment.Length - segment.StartOffset;
         }
 
         RecoveredRecords = PendingRecords;
@@ -431,7 +494,9 @@ internal sealed class DiskSpool : IDisposable
 
             var aside = path + ".bad";
             File.Move(path, aside, overwrite: true);
-            _report("spool-corrupt", $"Kafka spool: {path} is not a spool segment (bad header); moved aside to {aside}.");
+            TruncatedSegments++;
+            TruncatedBytes += length;
+            _report("spool-corrupt", $"{_name}: {path} is not a segment (bad header); moved aside to {aside}.");
             return null;
         }
 
@@ -487,8 +552,9 @@ internal sealed class DiskSpool : IDisposable
         {
             file.SetLength(offset);
             TruncatedBytes += length - offset;
+            TruncatedSegments++;
             _report("spool-truncated", string.Create(CultureInfo.InvariantCulture,
-                $"Kafka spool: {path} ends in {problem} at offset {offset}; truncated {length - offset} bytes there (a write cut short by a crash, or a damaged disk)."));
+                $"{_name}: {path} ends in {problem} at offset {offset}; truncated {length - offset} bytes there (a write cut short by a crash, or a damaged disk)."));
         }
 
         if (!checkpointMatched)
@@ -543,9 +609,10 @@ internal sealed class DiskSpool : IDisposable
         // Damage after the segment was checked when opened (the disk): the rest of the segment is lost.
         var lost = segment.Records - segment.Read;
         _report("spool-corrupt", string.Create(CultureInfo.InvariantCulture,
-            $"Kafka spool: segment {segment.Path} has {problem} at offset {_readOffset}; its remaining {lost} records are skipped."));
+            $"{_name}: segment {segment.Path} has {problem} at offset {_readOffset}; its remaining {lost} records are skipped."));
         DroppedRecords += lost;
         UnreadRecords -= lost;
+        UnreadBytes -= segment.Length - _readOffset;
         PendingRecords -= lost;
         segment.Records = segment.Read;
         _readOffset = segment.DrainedLength;
@@ -639,7 +706,7 @@ internal sealed class DiskSpool : IDisposable
         }
         catch (Exception error) when (IsFileError(error))
         {
-            _report("spool-io", $"Kafka spool: could not delete delivered segment {segment.Path} ({error.Message}).");
+            _report("spool-io", $"{_name}: could not delete consumed segment {segment.Path} ({error.Message}).");
         }
 
         _segments.Remove(segment);
@@ -647,7 +714,7 @@ internal sealed class DiskSpool : IDisposable
         if (_checkpoint.Segment == segment.Id)
         {
             // Everything in it is delivered: the next segment's start is just as good, and needs no file.
-            _checkpoint = new SpoolPosition(segment.Id + 1, FileHeaderLength);
+            _checkpoint = new LogPosition(segment.Id + 1, FileHeaderLength);
             _checkpointDirty = true;
         }
     }
@@ -655,7 +722,7 @@ internal sealed class DiskSpool : IDisposable
     /// <summary>Drop-oldest: deletes the oldest closed segments, their unsent records counted as dropped, until <paramref name="needed"/> bytes fit.</summary>
     private bool MakeRoom(long needed)
     {
-        if (_overflow != SpoolOverflowPolicy.DropOldest)
+        if (_overflow != LogOverflowPolicy.DropOldest)
         {
             return false;
         }
@@ -666,9 +733,10 @@ internal sealed class DiskSpool : IDisposable
             var unsent = oldest.Records - oldest.Read;
             DroppedRecords += unsent;
             UnreadRecords -= unsent;
+            UnreadBytes -= UnreadBytesOf(oldest);
             PendingRecords -= oldest.Records - oldest.Completed;
             _report("spool-full", string.Create(CultureInfo.InvariantCulture,
-                $"Kafka spool full ({Bytes} of {_maxBytes} bytes): dropped the oldest segment, {unsent} unsent records ({DroppedRecords} records dropped so far)."));
+                $"{_name} full ({Bytes} of {_maxBytes} bytes): dropped the oldest segment, {unsent} unsent records ({DroppedRecords} records dropped so far)."));
             if (oldest.Id >= _readSegment)
             {
                 FinishReadingQuietly(oldest);
@@ -684,7 +752,7 @@ internal sealed class DiskSpool : IDisposable
     {
         if (_active is not null)
         {
-            CloseWriter(_fsync != SpoolFsyncPolicy.Never);
+            CloseWriter(_fsync != LogFsyncPolicy.Never);
         }
 
         var id = _nextId++;
@@ -694,7 +762,7 @@ internal sealed class DiskSpool : IDisposable
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             Share = FileShare.Read | FileShare.Delete,
-            // The spool's own buffer batches writes; a second buffer in FileStream would only copy.
+            // The log's own buffer batches writes; a second buffer in FileStream would only copy.
             BufferSize = 0,
         };
         var writer = new FileStream(path, options);
@@ -756,7 +824,7 @@ internal sealed class DiskSpool : IDisposable
             }
             catch (Exception truncation) when (IsFileError(truncation))
             {
-                // Opening the spool again truncates a torn tail anyway.
+                // Opening the log again truncates a torn tail anyway.
             }
 
             throw;
@@ -769,19 +837,16 @@ internal sealed class DiskSpool : IDisposable
 
     private void Fail(Exception error)
     {
-        if (!_failed)
+        if (_health.Fail(error))
         {
-            _report("spool-io", $"Kafka spool: cannot write to {_directory} ({error.Message}); records that do not fit in memory are dropped until it works again.");
+            _report("spool-io", string.Create(CultureInfo.InvariantCulture,
+                $"{_name}: cannot write to {_directory} ({error.Message}); new records are refused and the buffered ones kept, retrying every {_health.RetryInterval.TotalSeconds} s."));
         }
-
-        _failed = true;
-        _failedAt = Environment.TickCount64;
-        LastError = error.Message;
     }
 
     private bool TryRecover(bool force = false)
     {
-        if (!force && Environment.TickCount64 - _failedAt < RetryMilliseconds)
+        if (!force && !_health.RetryDue())
         {
             return false;
         }
@@ -797,17 +862,15 @@ internal sealed class DiskSpool : IDisposable
         }
         catch (Exception error) when (IsFileError(error))
         {
-            _failedAt = Environment.TickCount64;
-            LastError = error.Message;
+            _health.Fail(error);
             return false;
         }
 
-        _failed = false;
-        LastError = null;
+        _health.Recovered();
         return true;
     }
 
-    private SpoolPosition LoadCheckpoint()
+    private LogPosition LoadCheckpoint()
     {
         var path = Path.Combine(_directory, CheckpointName);
         try
@@ -816,14 +879,14 @@ internal sealed class DiskSpool : IDisposable
             if (bytes.Length == CheckpointLength
                 && Crc32C.Compute(bytes.AsSpan(0, 16)) == BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(16)))
             {
-                return new SpoolPosition(BinaryPrimitives.ReadUInt64LittleEndian(bytes), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8)));
+                return new LogPosition(BinaryPrimitives.ReadUInt64LittleEndian(bytes), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8)));
             }
 
-            _report("spool-corrupt", $"Kafka spool: {path} is damaged; the spool is replayed from its oldest segment.");
+            _report("spool-corrupt", $"{_name}: {path} is damaged; the log is read again from its oldest segment.");
         }
         catch (FileNotFoundException)
         {
-            // A new spool.
+            // A new log.
         }
 
         return default;
@@ -847,6 +910,7 @@ internal sealed class DiskSpool : IDisposable
         File.WriteAllBytes(temporary, bytes);
         File.Move(temporary, path, overwrite: true);
         _checkpointDirty = false;
+        CheckpointedRecords = _consumedRecords;
     }
 
     private Segment? Find(ulong id)
@@ -875,7 +939,13 @@ internal sealed class DiskSpool : IDisposable
         return null;
     }
 
-    private static bool IsFileError(Exception error) => error is IOException or UnauthorizedAccessException;
+    private static bool IsFileError(Exception error) => IoRetry.IsFileError(error);
+
+    /// <summary>Bytes of <paramref name="segment"/>'s records not yet read.</summary>
+    private long UnreadBytesOf(Segment segment) =>
+        segment.Id == _readerSegment && _reader is not null ? segment.Length - _readOffset
+        : segment.Id >= _readSegment ? segment.Length - segment.StartOffset
+        : 0;
 
     private sealed class Segment(ulong id, string path)
     {
