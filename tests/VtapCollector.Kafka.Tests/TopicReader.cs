@@ -59,6 +59,22 @@ internal static class TopicReader
         return messages;
     }
 
+    /// <summary>The messages the topic holds: the sum over its partitions of the high watermark minus the low one.</summary>
+    public static long Count(string bootstrapServers, string topic, int partitions, TimeSpan timeout)
+    {
+        var config = new ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = "vtap-test-" + Guid.NewGuid().ToString("N") };
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
+        var total = 0L;
+        for (var partition = 0; partition < partitions; partition++)
+        {
+            var offsets = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), timeout);
+            total += offsets.High.Value - offsets.Low.Value;
+        }
+
+        consumer.Close();
+        return total;
+    }
+
     /// <summary>kcat reads every partition from the beginning to its current end and exits (-e); a line per message.</summary>
     private static List<Consumed> ReadWithKcat(string bootstrapServers, string topic, TimeSpan timeout)
     {
