@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using VtapCollector.Export.Storage;
 
 namespace VtapCollector.Kafka;
@@ -55,7 +56,11 @@ internal sealed class LogPump : IDisposable
         _thread = new Thread(Run) { Name = "vtap-kafka-log", IsBackground = true };
     }
 
-    /// <summary>True from the moment librdkafka's queue had no room for the next record of the log until the pump has caught up with the log again (and, after a start, until what the log held is handed over).</summary>
+    /// <summary>
+    /// True while records wait in the log for the producer: from the moment librdkafka's queue had no room
+    /// for the next one (or a failed record was written to the log again) until the pump has caught up with
+    /// the log; after a start, until what the log held is handed over.
+    /// </summary>
     public bool IsSpooling => _spooling;
 
     public void Start() => _thread.Start();
@@ -83,6 +88,8 @@ internal sealed class LogPump : IDisposable
             {
                 if (_log.Append(_ledger.RetiredKey, _ledger.RetiredValue) == LogAppendResult.Appended)
                 {
+                    // It waits in the log again, behind newer records, until the pump comes to it.
+                    _spooling = true;
                     _counters.AddSpooled();
                     _counters.AddRespooled();
                 }
@@ -113,10 +120,16 @@ internal sealed class LogPump : IDisposable
                 continue;
             }
 
+            SafeFileHandle? fsync;
             lock (_gate)
             {
                 RetireLocked();
-                SyncIfDueLocked();
+                fsync = SyncIfDueLocked();
+            }
+
+            if (fsync is not null && SegmentLog.ForceToDisk(fsync) is { } error)
+            {
+                _reports.SpoolIo("spool-io", $"Kafka spool: fsync failed ({error}); the records of the last second may not survive a power loss.");
             }
 
             if (!Feed())
@@ -201,16 +214,17 @@ internal sealed class LogPump : IDisposable
         return _stagedCount > 0;
     }
 
-    private void SyncIfDueLocked()
+    /// <summary>Syncs the log once a second; returns the file to force to disk, outside the lock, if the policy asks for it.</summary>
+    private SafeFileHandle? SyncIfDueLocked()
     {
         var now = _time.GetTimestamp();
         if (_time.GetElapsedTime(_lastSync, now) < SyncInterval)
         {
-            return;
+            return null;
         }
 
         _lastSync = now;
-        _log.Sync();
+        return _log.Sync();
     }
 
     private readonly record struct Staged(int Offset, int KeyLength, int ValueLength, LogPosition End);

@@ -18,6 +18,9 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output)
     private const int Flows = 97;
     private const long RunStride = 10_000_000;
 
+    // Many partitions: the mock cluster keeps only a few megabytes per partition, and the test reads back every record.
+    private const int Partitions = 24;
+
     /// <summary>Kill -9 at random moments, in every phase, many times: what the guarantee covers arrives, and duplicates stay within its bound.</summary>
     [Fact]
     public void KilledAtRandomMoments_EveryRecordAcceptedBeforeAFlushArrives_DuplicatesStayWithinTheCheckpointBound()
@@ -33,7 +36,7 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output)
 
         using var cluster = new MockCluster(brokers: 3);
         using var spool = new TempDirectory();
-        var topic = cluster.CreateTopic(partitions: 3);
+        var topic = cluster.CreateTopic(partitions: Partitions);
         var runs = new List<HarnessProcess>();
         var clock = Stopwatch.StartNew();
         var iterations = 0;
@@ -44,20 +47,20 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output)
             {
                 // An outage: everything waits in the log; killed anywhere from start-up on.
                 cluster.AllDown();
-                var outage = Run(runs, cluster, topic, spool, perSecond: 50_000);
+                var outage = Run(runs, cluster, topic, spool, perSecond: 20_000);
                 Thread.Sleep(random.Next(200, 2_000));
                 outage.Kill();
 
                 // Brokers back, a restart replays the log: killed shortly after the sink opened, mostly mid-replay.
                 cluster.AllUp();
-                var replay = Run(runs, cluster, topic, spool, perSecond: 10_000);
+                var replay = Run(runs, cluster, topic, spool, perSecond: 5_000);
                 Assert.True(replay.WaitForStart(TimeSpan.FromSeconds(20)), "the harness did not start: " + replay.Errors);
                 Thread.Sleep(random.Next(0, 400));
                 replay.Kill();
                 killsDuringReplay += replay.Recovered > 0 && replay.LastStats.Produced < replay.Recovered ? 1 : 0;
 
                 // Steady state.
-                var steady = Run(runs, cluster, topic, spool, perSecond: 10_000);
+                var steady = Run(runs, cluster, topic, spool, perSecond: 5_000);
                 Thread.Sleep(random.Next(200, 2_000));
                 steady.Kill();
                 iterations++;
@@ -70,8 +73,9 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output)
             Assert.True(drain.ExitCode == 0 && drain.Drained, $"drain exited {drain.ExitCode}: {drain.Errors}");
             Assert.Equal(0, drain.TruncatedSegments);
 
-            var count = TopicReader.Count(cluster.BootstrapServers, topic, 3, TimeSpan.FromSeconds(10));
-            var consumed = TopicReader.ReadAll(cluster.BootstrapServers, topic, 3, (int)count, TimeSpan.FromSeconds(120));
+            var (count, deleted) = TopicReader.Count(cluster.BootstrapServers, topic, Partitions, TimeSpan.FromSeconds(10));
+            Assert.True(deleted == 0, $"the mock cluster's retention deleted {deleted} messages: the test wrote more than it keeps");
+            var consumed = TopicReader.ReadAll(cluster.BootstrapServers, topic, Partitions, (int)count, TimeSpan.FromSeconds(120));
             Assert.Equal(count, consumed.Count);
             var arrivals = Arrivals(consumed);
 

@@ -104,8 +104,8 @@ public sealed class KafkaSinkTests
 
             cluster.AllUp();
             TestRecords.WriteAll(records.AsSpan(4_000), sink);
-            Assert.True(TestRecords.WaitFor(() => sink.SpoolRecords == 0 && !sink.IsSpooling && sink.InFlight == 0, DeliveryTimeout),
-                $"delivered {sink.Delivered}, spool {sink.SpoolRecords}, in flight {sink.InFlight}");
+            Assert.True(TestRecords.WaitFor(() => sink.LogRecords == 0 && sink.SpoolRecords == 0 && !sink.IsSpooling && sink.InFlight == 0, DeliveryTimeout),
+                $"delivered {sink.Delivered}, log {sink.LogRecords}, spool {sink.SpoolRecords}, in flight {sink.InFlight}");
             Assert.Equal(0, sink.Lost);
         }
 
@@ -235,7 +235,7 @@ public sealed class KafkaSinkTests
         using (var second = new KafkaSink(options))
         {
             Assert.Equal(records.Length - deliveredFirst, second.SpoolRecovered);
-            Assert.True(TestRecords.WaitFor(() => second.SpoolRecords == 0 && second.InFlight == 0, DeliveryTimeout), $"spool {second.SpoolRecords}");
+            Assert.True(TestRecords.WaitFor(() => second.LogRecords == 0 && second.SpoolRecords == 0 && second.InFlight == 0, DeliveryTimeout), $"spool {second.SpoolRecords}");
         }
 
         var consumed = TopicReader.ReadAll(cluster.BootstrapServers, topic, 3, records.Length, DeliveryTimeout);
@@ -289,6 +289,59 @@ public sealed class KafkaSinkTests
         Assert.True(sink.SpoolBytes <= options.SpoolMaxBytes);
         var full = Assert.Single(reports.OfCause("spool-full"));
         Assert.Equal(KafkaReportSeverity.Error, full.Severity);
+    }
+
+    [Fact]
+    public void TornLogTailFoundAtStart_IsCutCountedInTheMetricsAndReportedAsAnError()
+    {
+        using var spool = new TempDirectory();
+        var records = TestRecords.Make(500, seed: 10);
+        var options = Options(ClosedPort(), "vtap-flows", spool.Path, shutdown: TimeSpan.Zero);
+        using (var first = new KafkaSink(options))
+        {
+            TestRecords.WriteAll(records, first);
+        }
+
+        // A write cut short: the last record lost its last bytes.
+        var segment = spool.Segments().Single();
+        using (var file = new FileStream(segment, FileMode.Open))
+        {
+            file.SetLength(file.Length - 7);
+        }
+
+        var reports = new Reports();
+        using var second = new KafkaSink(options, reports.Sink);
+        Assert.Equal(records.Length - 1, second.SpoolRecovered);
+        Assert.Equal(1, second.RecoveryTruncatedSegments);
+        Assert.True(second.SpoolTruncatedBytes > 0);
+        var report = Assert.Single(reports.OfCause("recovery-truncated"));
+        Assert.Equal(KafkaReportSeverity.Error, report.Severity);
+        Assert.Contains(spool.Path, report.Message, StringComparison.Ordinal);
+
+        var metrics = new Export.Metrics.MetricSet();
+        second.CollectMetrics(metrics);
+        var text = metrics.Render();
+        Assert.Contains("vtap_kafka_recovery_truncated_segments_total 1\n", text, StringComparison.Ordinal);
+        Assert.Contains($"vtap_kafka_recovered_records_total {records.Length - 1}\n", text, StringComparison.Ordinal);
+        Assert.Contains("vtap_sink_records_lost_total{sink=\"kafka\"} 0\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Getters_HaveNoSideEffects_TheLogPumpRetiresAcknowledgedRecordsOnItsOwn()
+    {
+        using var cluster = new MockCluster(brokers: 1);
+        using var spool = new TempDirectory();
+        var topic = cluster.CreateTopic(partitions: 1);
+        var records = TestRecords.Make(2_000, seed: 11);
+        using var sink = new KafkaSink(Options(cluster.BootstrapServers, topic, spool.Path));
+        TestRecords.WriteAll(records, sink);
+
+        // Only Delivered is polled; the log empties and the checkpoint moves without any other getter being read.
+        Assert.True(TestRecords.WaitFor(() => sink.Delivered == records.Length, DeliveryTimeout), $"delivered {sink.Delivered}");
+        Thread.Sleep(1_500);
+        Assert.Equal(records.Length, sink.Checkpointed);
+        Assert.Equal(0, sink.InFlight);
+        Assert.Equal(0, sink.LogRecords);
     }
 
     [Fact]

@@ -189,6 +189,86 @@ public sealed class SegmentLogTests
         Assert.Equal(Enumerable.Range((int)spool.DroppedRecords, left.Count).Select(Value).ToList(), left);
     }
 
+    [Fact]
+    public void FlushedAppends_SurviveTheProcessEndingWithoutDispose_ThoseAfterTheLastFlushDoNot()
+    {
+        using var directory = new TempDirectory();
+        var crashed = Open(directory);
+        var written = Append(crashed, 300);
+        Assert.True(crashed.Flush());
+
+        // Still in the log's buffer (far below its 256 KiB) when the process dies.
+        Append(crashed, 5);
+
+        // kill -9: no Sync, no Dispose. What Flush wrote is in the file, whole.
+        using var reopened = Open(directory);
+        Assert.Equal(300, reopened.RecoveredRecords);
+        Assert.Equal(0, reopened.TruncatedSegments);
+        Assert.Equal(written, ReadAll(reopened).Select(r => r.Value).ToList());
+        crashed.Dispose();
+    }
+
+    [Fact]
+    public void UnreadBytes_FollowAppendsAndReads_AndCheckpointedRecordsFollowTheSavedCheckpoint()
+    {
+        using var directory = new TempDirectory();
+        using var log = Open(directory);
+        var written = Append(log, 100);
+        Assert.Equal(written.Sum(RecordLength), log.UnreadBytes);
+        Assert.Equal(log.AppendedBytes, log.UnreadBytes);
+
+        var read = ReadAll(log);
+        Assert.Equal(0, log.UnreadBytes);
+        foreach (var (_, end) in read.Take(40))
+        {
+            log.Complete(end);
+        }
+
+        Assert.Equal(40, log.ConsumedRecords);
+        Assert.Equal(0, log.CheckpointedRecords);
+        log.Sync();
+        Assert.Equal(40, log.CheckpointedRecords);
+
+        using var reopened = Open(directory);
+        Assert.Equal(60, reopened.RecoveredRecords);
+        Assert.Equal(written.Skip(40).Sum(RecordLength), reopened.UnreadBytes);
+    }
+
+    [Fact]
+    public void Sync_WithEverySync_HandsOutTheSegmentToForceToDiskOutsideTheOwnersLock()
+    {
+        using var directory = new TempDirectory();
+        using var log = Open(directory);
+        Append(log, 10);
+        var handle = log.Sync();
+        Assert.NotNull(handle);
+        Assert.Null(SegmentLog.ForceToDisk(handle));
+        Assert.Equal(1, log.Fsyncs);
+
+        // Nothing written since: nothing to force.
+        Assert.Null(log.Sync());
+    }
+
+    [Fact]
+    public void TornTail_IsCountedAsATruncatedSegment()
+    {
+        using var directory = new TempDirectory();
+        using (var log = Open(directory))
+        {
+            Append(log, 20);
+        }
+
+        var segment = directory.Segments().Single();
+        using (var file = new FileStream(segment, FileMode.Open))
+        {
+            file.SetLength(file.Length - 3);
+        }
+
+        using var reopened = Open(directory);
+        Assert.Equal(1, reopened.TruncatedSegments);
+        Assert.Equal(19, reopened.RecoveredRecords);
+    }
+
     private static SegmentLog Open(TempDirectory directory, long maxBytes = 1024 * SegmentBytes, LogOverflowPolicy overflow = LogOverflowPolicy.DropNewest, Action<string, string>? report = null) =>
         new(new SegmentLogOptions(directory.Path, maxBytes, SegmentBytes, LogFsyncPolicy.EverySync, overflow, TimeSpan.FromSeconds(5)), report);
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Microsoft.Win32.SafeHandles;
 
 namespace VtapCollector.Export.Storage;
 
@@ -354,36 +355,62 @@ public sealed class SegmentLog : IDisposable
     }
 
     /// <summary>
-    /// Writes buffered appends to the file, forces them to stable storage when the policy is
-    /// <see cref="LogFsyncPolicy.EverySync"/>, and saves the checkpoint if it moved. Called about once a second.
+    /// Writes buffered appends to the file and saves the checkpoint if it moved; called about once a
+    /// second. When the policy is <see cref="LogFsyncPolicy.EverySync"/> and the segment being written
+    /// has changed since the last sync, returns its handle for <see cref="ForceToDisk"/>, which the owner
+    /// calls <em>outside</em> its lock: an fsync can take long, and appends need not wait for it.
     /// </summary>
-    public void Sync()
+    public SafeFileHandle? Sync()
     {
         if (_disposed)
         {
-            return;
+            return null;
         }
 
         try
         {
             if (!_health.IsHealthy && !TryRecover())
             {
-                return;
+                return null;
             }
 
             Drain();
+            SaveCheckpoint();
             if (_fsync == LogFsyncPolicy.EverySync && _unsynced && _writer is not null)
             {
-                _writer.Flush(flushToDisk: true);
                 _unsynced = false;
                 Fsyncs++;
+                return _writer.SafeFileHandle;
             }
-
-            SaveCheckpoint();
         }
         catch (Exception error) when (IsFileError(error))
         {
             Fail(error);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Forces what was written to <paramref name="handle"/>'s file to stable storage (fsync). Safe
+    /// alongside appends; if the segment was closed meanwhile there is nothing to do (closing it
+    /// forced it already). Returns the error's message, or null.
+    /// </summary>
+    public static string? ForceToDisk(SafeFileHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        try
+        {
+            RandomAccess.FlushToDisk(handle);
+            return null;
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        catch (Exception error) when (IsFileError(error))
+        {
+            return error.Message;
         }
     }
 
