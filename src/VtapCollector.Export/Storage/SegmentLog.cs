@@ -48,13 +48,15 @@ public sealed class SegmentLog : IDisposable
     /// <summary>Segment file header length (the magic).</summary>
     public const int FileHeaderLength = 8;
 
-    private const int MaxBodyLength = 2 + MaxKeyBytes + MaxValueBytes;
-    private const int BufferSize = 256 * 1024;
-    private const string Extension = ".spool";
-    private const string CheckpointName = "checkpoint";
-    private const int CheckpointLength = 20;
+    /// <summary>The longest record body: key length, key, value.</summary>
+    internal const int MaxBodyLength = 2 + MaxKeyBytes + MaxValueBytes;
 
-    private static ReadOnlySpan<byte> Magic => "VTKSPL01"u8;
+    /// <summary>The write and read buffers' size: 256 KiB.</summary>
+    internal const int BufferSize = 256 * 1024;
+    private const string Extension = ".spool";
+
+    /// <summary>The first bytes of every segment file.</summary>
+    internal static ReadOnlySpan<byte> Magic => "VTKSPL01"u8;
 
     private readonly string _directory;
     private readonly long _maxBytes;
@@ -64,12 +66,12 @@ public sealed class SegmentLog : IDisposable
     private readonly string _name;
     private readonly IoRetry _health;
     private readonly Action<string, string> _report;
-    private readonly List<Segment> _segments = [];
+    private readonly List<LogSegment> _segments = [];
     private readonly byte[] _writeBuffer = new byte[BufferSize];
     private readonly byte[] _readBuffer = new byte[BufferSize];
 
     private FileStream? _writer;
-    private Segment? _active;
+    private LogSegment? _active;
     private int _buffered;
     private bool _unsynced;
 
@@ -479,8 +481,10 @@ public sealed class SegmentLog : IDisposable
                 continue;
             }
 
-            var segment = Scan(id, path);
-            if (segment is null)
+            var scan = SegmentScanner.Scan(id, path, id == _startCheckpoint.Segment ? _startCheckpoint.Offset : FileHeaderLength, _name, _report);
+            TruncatedBytes += scan.TruncatedBytes;
+            TruncatedSegments += scan.TruncatedBytes > 0 ? 1 : 0;
+            if (scan.Segment is not { } segment)
             {
                 continue;
             }
@@ -503,101 +507,7 @@ public sealed class SegmentLog : IDisposable
         _readSegment = _segments.Count > 0 ? _segments[0].Id : _nextId;
     }
 
-    /// <summary>Validates one segment record by record and truncates it at the first bad record.</summary>
-    private Segment? Scan(ulong id, string path)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, bufferSize: BufferSize);
-        var length = file.Length;
-        Span<byte> magic = stackalloc byte[FileHeaderLength];
-        if (length < FileHeaderLength || file.ReadAtLeast(magic, FileHeaderLength, throwOnEndOfStream: false) < FileHeaderLength || !magic.SequenceEqual(Magic))
-        {
-            file.Dispose();
-            if (length <= FileHeaderLength)
-            {
-                // A segment whose creation was cut short holds no record.
-                File.Delete(path);
-                return null;
-            }
-
-            var aside = path + ".bad";
-            File.Move(path, aside, overwrite: true);
-            TruncatedSegments++;
-            TruncatedBytes += length;
-            _report("spool-corrupt", $"{_name}: {path} is not a segment (bad header); moved aside to {aside}.");
-            return null;
-        }
-
-        var segment = new Segment(id, path) { Sealed = true };
-        var checkpointOffset = id == _startCheckpoint.Segment ? _startCheckpoint.Offset : FileHeaderLength;
-        var checkpointMatched = checkpointOffset == FileHeaderLength;
-        long offset = FileHeaderLength;
-        var header = new byte[RecordHeaderLength];
-        var body = new byte[MaxBodyLength];
-        string? problem = null;
-        while (offset < length)
-        {
-            if (length - offset < RecordHeaderLength)
-            {
-                problem = "a record header cut short";
-                break;
-            }
-
-            file.ReadExactly(header);
-            var bodyLength = BinaryPrimitives.ReadUInt32LittleEndian(header);
-            if (bodyLength is < 2 or > MaxBodyLength)
-            {
-                problem = "an invalid record length";
-                break;
-            }
-
-            if (length - offset - RecordHeaderLength < bodyLength)
-            {
-                problem = "a record cut short";
-                break;
-            }
-
-            var span = body.AsSpan(0, (int)bodyLength);
-            file.ReadExactly(span);
-            if (Crc32C.Compute(span) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4))
-                || BinaryPrimitives.ReadUInt16LittleEndian(span) > bodyLength - 2)
-            {
-                problem = "a checksum mismatch";
-                break;
-            }
-
-            offset += RecordHeaderLength + bodyLength;
-            segment.Records++;
-            if (offset <= checkpointOffset)
-            {
-                segment.Read++;
-                segment.Completed++;
-                checkpointMatched |= offset == checkpointOffset;
-            }
-        }
-
-        if (problem is not null)
-        {
-            file.SetLength(offset);
-            TruncatedBytes += length - offset;
-            TruncatedSegments++;
-            _report("spool-truncated", string.Create(CultureInfo.InvariantCulture,
-                $"{_name}: {path} ends in {problem} at offset {offset}; truncated {length - offset} bytes there (a write cut short by a crash, or a damaged disk)."));
-        }
-
-        if (!checkpointMatched)
-        {
-            // The checkpoint is not at a record boundary of this segment: trust the segment, replay it all.
-            segment.Read = 0;
-            segment.Completed = 0;
-        }
-
-        segment.Length = offset;
-        segment.DrainedLength = offset;
-        segment.StartOffset = checkpointMatched ? checkpointOffset : FileHeaderLength;
-        return segment;
-    }
-
-    private bool TryParse(Segment segment, long available, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    private bool TryParse(LogSegment segment, long available, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
         key = default;
         value = default;
@@ -664,7 +574,7 @@ public sealed class SegmentLog : IDisposable
         return _readBuffer.AsSpan((int)(offset - _readBufferStart), count);
     }
 
-    private void OpenReader(Segment segment)
+    private void OpenReader(LogSegment segment)
     {
         _reader?.Dispose();
         _reader = null;
@@ -680,7 +590,7 @@ public sealed class SegmentLog : IDisposable
         _readBufferLength = 0;
     }
 
-    private void FinishReading(Segment segment)
+    private void FinishReading(LogSegment segment)
     {
         _reader?.Dispose();
         _reader = null;
@@ -714,7 +624,7 @@ public sealed class SegmentLog : IDisposable
         }
     }
 
-    private void FinishReadingQuietly(Segment segment)
+    private void FinishReadingQuietly(LogSegment segment)
     {
         if (_readerSegment == segment.Id)
         {
@@ -725,7 +635,7 @@ public sealed class SegmentLog : IDisposable
         _readSegment = Math.Max(_readSegment, segment.Id + 1);
     }
 
-    private void Remove(Segment segment)
+    private void Remove(LogSegment segment)
     {
         try
         {
@@ -805,7 +715,7 @@ public sealed class SegmentLog : IDisposable
         }
 
         _writer = writer;
-        _active = new Segment(id, path) { Length = FileHeaderLength, DrainedLength = FileHeaderLength, StartOffset = FileHeaderLength };
+        _active = new LogSegment(id, path) { Length = FileHeaderLength, DrainedLength = FileHeaderLength, StartOffset = FileHeaderLength };
         _segments.Add(_active);
         Bytes += FileHeaderLength;
         _unsynced = true;
@@ -899,24 +809,13 @@ public sealed class SegmentLog : IDisposable
 
     private LogPosition LoadCheckpoint()
     {
-        var path = Path.Combine(_directory, CheckpointName);
-        try
+        var (checkpoint, damaged) = LogCheckpointFile.Load(_directory);
+        if (damaged)
         {
-            var bytes = File.ReadAllBytes(path);
-            if (bytes.Length == CheckpointLength
-                && Crc32C.Compute(bytes.AsSpan(0, 16)) == BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(16)))
-            {
-                return new LogPosition(BinaryPrimitives.ReadUInt64LittleEndian(bytes), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8)));
-            }
-
-            _report("spool-corrupt", $"{_name}: {path} is damaged; the log is read again from its oldest segment.");
-        }
-        catch (FileNotFoundException)
-        {
-            // A new log.
+            _report("spool-corrupt", $"{_name}: {Path.Combine(_directory, LogCheckpointFile.Name)} is damaged; the log is read again from its oldest segment.");
         }
 
-        return default;
+        return checkpoint;
     }
 
     private void SaveCheckpoint()
@@ -926,21 +825,12 @@ public sealed class SegmentLog : IDisposable
             return;
         }
 
-        var bytes = new byte[CheckpointLength];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, _checkpoint.Segment);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), _checkpoint.Offset);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(16), Crc32C.Compute(bytes.AsSpan(0, 16)));
-        var path = Path.Combine(_directory, CheckpointName);
-        var temporary = path + ".tmp";
-
-        // Written aside and renamed over, so the checkpoint is always the old or the new one, never torn.
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, path, overwrite: true);
+        LogCheckpointFile.Save(_directory, _checkpoint);
         _checkpointDirty = false;
         CheckpointedRecords = _consumedRecords;
     }
 
-    private Segment? Find(ulong id)
+    private LogSegment? Find(ulong id)
     {
         foreach (var segment in _segments)
         {
@@ -953,7 +843,7 @@ public sealed class SegmentLog : IDisposable
         return null;
     }
 
-    private Segment? FirstFrom(ulong id)
+    private LogSegment? FirstFrom(ulong id)
     {
         foreach (var segment in _segments)
         {
@@ -969,28 +859,8 @@ public sealed class SegmentLog : IDisposable
     private static bool IsFileError(Exception error) => IoRetry.IsFileError(error);
 
     /// <summary>Bytes of <paramref name="segment"/>'s records not yet read.</summary>
-    private long UnreadBytesOf(Segment segment) =>
+    private long UnreadBytesOf(LogSegment segment) =>
         segment.Id == _readerSegment && _reader is not null ? segment.Length - _readOffset
         : segment.Id >= _readSegment ? segment.Length - segment.StartOffset
         : 0;
-
-    private sealed class Segment(ulong id, string path)
-    {
-        public ulong Id { get; } = id;
-        public string Path { get; } = path;
-
-        /// <summary>Bytes of the segment, appends still in the write buffer included.</summary>
-        public long Length { get; set; }
-
-        /// <summary>Bytes in the file itself (what the reader can read).</summary>
-        public long DrainedLength { get; set; }
-
-        /// <summary>Where reading starts: the checkpoint within the segment, or just past the file header.</summary>
-        public long StartOffset { get; set; }
-
-        public long Records { get; set; }
-        public long Read { get; set; }
-        public long Completed { get; set; }
-        public bool Sealed { get; set; }
-    }
 }
