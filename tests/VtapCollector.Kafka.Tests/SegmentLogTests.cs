@@ -250,6 +250,34 @@ public sealed class SegmentLogTests
     }
 
     [Fact]
+    public void DamageAfterOpening_SkipsTheRestOfItsSegment_CountsAndReportsIt_AndAppendsContinue()
+    {
+        using var directory = new TempDirectory();
+        var reports = new List<string>();
+        using var log = Open(directory, report: (cause, _) => reports.Add(cause));
+        var written = Append(log, 100);
+        Assert.True(log.Flush());
+
+        var offset = SegmentLog.FileHeaderLength + written.Take(50).Sum(RecordLength) + SegmentLog.RecordHeaderLength + 20;
+        using (var file = new FileStream(directory.Segments().Single(), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            file.Position = offset;
+            var value = file.ReadByte();
+            file.Position = offset;
+            file.WriteByte((byte)(value ^ 0x01));
+        }
+
+        Assert.Equal(written.Take(50).ToList(), ReadAll(log).Select(r => r.Value).ToList());
+        Assert.Equal(50, log.DroppedRecords);
+        Assert.Equal(0, log.UnreadRecords);
+        Assert.Equal(0, log.UnreadBytes);
+        Assert.Equal("spool-corrupt", Assert.Single(reports));
+
+        Assert.Equal(LogAppendResult.Appended, log.Append("key"u8, "after the damage"u8));
+        Assert.Equal(["after the damage"], ReadAll(log).Select(r => r.Value).ToList());
+    }
+
+    [Fact]
     public void TornTail_IsCountedAsATruncatedSegment()
     {
         using var directory = new TempDirectory();

@@ -68,19 +68,13 @@ public sealed class SegmentLog : IDisposable
     private readonly Action<string, string> _report;
     private readonly List<LogSegment> _segments = [];
     private readonly byte[] _writeBuffer = new byte[BufferSize];
-    private readonly byte[] _readBuffer = new byte[BufferSize];
 
     private FileStream? _writer;
     private LogSegment? _active;
     private int _buffered;
     private bool _unsynced;
 
-    private FileStream? _reader;
-    private ulong _readerSegment;
-    private ulong _readSegment;
-    private long _readOffset;
-    private long _readBufferStart;
-    private int _readBufferLength;
+    private readonly LogCursor _cursor = new();
 
     private ulong _nextId;
     private LogPosition _startCheckpoint;
@@ -262,18 +256,18 @@ public sealed class SegmentLog : IDisposable
         {
             while (true)
             {
-                var segment = FirstFrom(_readSegment);
+                var segment = FirstFrom(_cursor.Next);
                 if (segment is null)
                 {
                     return false;
                 }
 
-                if (segment.Id != _readerSegment || _reader is null)
+                if (!_cursor.IsOn(segment))
                 {
-                    OpenReader(segment);
+                    _cursor.Open(segment);
                 }
 
-                var available = segment.DrainedLength - _readOffset;
+                var available = segment.DrainedLength - _cursor.Offset;
                 if (available == 0)
                 {
                     if (segment == _active && _buffered > 0)
@@ -291,8 +285,9 @@ public sealed class SegmentLog : IDisposable
                     continue;
                 }
 
-                if (!TryParse(segment, available, out key, out value))
+                if (!_cursor.TryParse(available, out key, out value, out var problem))
                 {
+                    SkipDamaged(segment, problem!);
                     continue;
                 }
 
@@ -300,7 +295,7 @@ public sealed class SegmentLog : IDisposable
                 UnreadRecords--;
                 UnreadBytes -= RecordHeaderLength + 2 + key.Length + value.Length;
                 ReadRecords++;
-                end = new LogPosition(segment.Id, _readOffset);
+                end = new LogPosition(segment.Id, _cursor.Offset);
                 return true;
             }
         }
@@ -451,8 +446,7 @@ public sealed class SegmentLog : IDisposable
         _disposed = true;
         _writer?.Dispose();
         _writer = null;
-        _reader?.Dispose();
-        _reader = null;
+        _cursor.Dispose();
     }
 
     private void Recover()
@@ -504,97 +498,31 @@ public sealed class SegmentLog : IDisposable
 
         RecoveredRecords = PendingRecords;
         _nextId = lastId + 1;
-        _readSegment = _segments.Count > 0 ? _segments[0].Id : _nextId;
+        _cursor.Next = _segments.Count > 0 ? _segments[0].Id : _nextId;
     }
 
-    private bool TryParse(LogSegment segment, long available, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    /// <summary>Damage found after the segment was checked when opened (the disk): the rest of the segment is lost, counted and reported.</summary>
+    private void SkipDamaged(LogSegment segment, string problem)
     {
-        key = default;
-        value = default;
-        string? problem = null;
-        if (available < RecordHeaderLength)
-        {
-            problem = "a record header cut short";
-        }
-        else
-        {
-            var header = Buffered(_readOffset, RecordHeaderLength);
-            var bodyLength = BinaryPrimitives.ReadUInt32LittleEndian(header);
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-            if (bodyLength is < 2 or > MaxBodyLength || available - RecordHeaderLength < bodyLength)
-            {
-                problem = "an invalid record length";
-            }
-            else
-            {
-                var body = Buffered(_readOffset + RecordHeaderLength, (int)bodyLength);
-                var keyLength = BinaryPrimitives.ReadUInt16LittleEndian(body);
-                if (Crc32C.Compute(body) != crc || keyLength > bodyLength - 2)
-                {
-                    problem = "a checksum mismatch";
-                }
-                else
-                {
-                    key = body.Slice(2, keyLength);
-                    value = body[(2 + keyLength)..];
-                    _readOffset += RecordHeaderLength + bodyLength;
-                    return true;
-                }
-            }
-        }
-
-        // Damage after the segment was checked when opened (the disk): the rest of the segment is lost.
         var lost = segment.Records - segment.Read;
         _report("spool-corrupt", string.Create(CultureInfo.InvariantCulture,
-            $"{_name}: segment {segment.Path} has {problem} at offset {_readOffset}; its remaining {lost} records are skipped."));
+            $"{_name}: segment {segment.Path} has {problem} at offset {_cursor.Offset}; its remaining {lost} records are skipped."));
         DroppedRecords += lost;
         UnreadRecords -= lost;
-        UnreadBytes -= segment.Length - _readOffset;
+        UnreadBytes -= segment.Length - _cursor.Offset;
         PendingRecords -= lost;
         segment.Records = segment.Read;
-        _readOffset = segment.DrainedLength;
+        _cursor.Offset = segment.DrainedLength;
         if (segment == _active)
         {
             CloseWriter(flushToDisk: false);
         }
-
-        return false;
-    }
-
-    /// <summary>The file's bytes [offset, offset + count), from the read buffer, refilled when needed.</summary>
-    private ReadOnlySpan<byte> Buffered(long offset, int count)
-    {
-        if (offset < _readBufferStart || offset + count > _readBufferStart + _readBufferLength)
-        {
-            _reader!.Position = offset;
-            _readBufferStart = offset;
-            _readBufferLength = _reader.ReadAtLeast(_readBuffer, count, throwOnEndOfStream: true);
-        }
-
-        return _readBuffer.AsSpan((int)(offset - _readBufferStart), count);
-    }
-
-    private void OpenReader(LogSegment segment)
-    {
-        _reader?.Dispose();
-        _reader = null;
-        _reader = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-        if (segment.Id != _readerSegment)
-        {
-            _readerSegment = segment.Id;
-            _readSegment = segment.Id;
-            _readOffset = segment.StartOffset;
-        }
-
-        _readBufferStart = 0;
-        _readBufferLength = 0;
     }
 
     private void FinishReading(LogSegment segment)
     {
-        _reader?.Dispose();
-        _reader = null;
-        _readSegment = segment.Id + 1;
+        _cursor.Close();
+        _cursor.Next = segment.Id + 1;
         DeleteDelivered();
     }
 
@@ -609,10 +537,10 @@ public sealed class SegmentLog : IDisposable
                 return;
             }
 
-            if (oldest.Id >= _readSegment)
+            if (oldest.Id >= _cursor.Next)
             {
                 // Read to its end but the reader has not moved on yet: move it on now.
-                if (oldest.Read < oldest.Records || (oldest.Id == _readerSegment && _readOffset < oldest.DrainedLength))
+                if (oldest.Read < oldest.Records || (oldest.Id == _cursor.Segment && _cursor.Offset < oldest.DrainedLength))
                 {
                     return;
                 }
@@ -626,13 +554,12 @@ public sealed class SegmentLog : IDisposable
 
     private void FinishReadingQuietly(LogSegment segment)
     {
-        if (_readerSegment == segment.Id)
+        if (_cursor.Segment == segment.Id)
         {
-            _reader?.Dispose();
-            _reader = null;
+            _cursor.Close();
         }
 
-        _readSegment = Math.Max(_readSegment, segment.Id + 1);
+        _cursor.Next = Math.Max(_cursor.Next, segment.Id + 1);
     }
 
     private void Remove(LogSegment segment)
@@ -674,7 +601,7 @@ public sealed class SegmentLog : IDisposable
             PendingRecords -= oldest.Records - oldest.Completed;
             _report("spool-full", string.Create(CultureInfo.InvariantCulture,
                 $"{_name} full ({Bytes} of {_maxBytes} bytes): dropped the oldest segment, {unsent} unsent records ({DroppedRecords} records dropped so far)."));
-            if (oldest.Id >= _readSegment)
+            if (oldest.Id >= _cursor.Next)
             {
                 FinishReadingQuietly(oldest);
             }
@@ -860,7 +787,7 @@ public sealed class SegmentLog : IDisposable
 
     /// <summary>Bytes of <paramref name="segment"/>'s records not yet read.</summary>
     private long UnreadBytesOf(LogSegment segment) =>
-        segment.Id == _readerSegment && _reader is not null ? segment.Length - _readOffset
-        : segment.Id >= _readSegment ? segment.Length - segment.StartOffset
+        _cursor.IsOn(segment) ? segment.Length - _cursor.Offset
+        : segment.Id >= _cursor.Next ? segment.Length - segment.StartOffset
         : 0;
 }
