@@ -24,6 +24,7 @@ internal sealed class LogPump : IDisposable
     // in the log's buffer before the pump writes it to the file and reads it (librdkafka's linger.ms
     // then adds its own), and at most this many small writes a second when the record rate is low.
     private const int IdleWaitMilliseconds = 5;
+    private const int FullWaitMilliseconds = 1;
     private static readonly TimeSpan SyncInterval = TimeSpan.FromSeconds(1);
 
     private readonly SegmentLog _log;
@@ -134,7 +135,8 @@ internal sealed class LogPump : IDisposable
 
             if (!Feed())
             {
-                _wake.Wait(IdleWaitMilliseconds);
+                // A full ledger frees up as acknowledgements come, thousands a millisecond: look again soon.
+                _wake.Wait(_ledger.Room == 0 ? FullWaitMilliseconds : IdleWaitMilliseconds);
                 _wake.Reset();
             }
         }
