@@ -371,22 +371,22 @@ public sealed class KafkaSinkTests
     internal static KafkaSinkOptions Options(
         string bootstrap, string topic, string spool, int queue = 100_000, long segmentBytes = 1024 * 1024,
         TimeSpan? shutdown = null, int statisticsMs = 1000, long? maxBytes = null, long? watermarkBytes = null) => new()
-    {
-        BootstrapServers = bootstrap,
-        Topic = topic,
-        SpoolDirectory = spool,
-        QueueMaxRecords = queue,
-        SpoolSegmentBytes = segmentBytes,
-        SpoolMaxBytes = maxBytes ?? 64 * segmentBytes,
-        ReadyWatermarkBytes = watermarkBytes ?? 32 * segmentBytes,
-        ShutdownTimeout = shutdown ?? TimeSpan.FromSeconds(5),
-        Producer = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            // Tests take brokers away for seconds: reconnect within half a second of their return, not ten.
-            ["reconnect.backoff.max.ms"] = "500",
-            ["statistics.interval.ms"] = statisticsMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        },
-    };
+            BootstrapServers = bootstrap,
+            Topic = topic,
+            SpoolDirectory = spool,
+            QueueMaxRecords = queue,
+            SpoolSegmentBytes = segmentBytes,
+            SpoolMaxBytes = maxBytes ?? 64 * segmentBytes,
+            ReadyWatermarkBytes = watermarkBytes ?? 32 * segmentBytes,
+            ShutdownTimeout = shutdown ?? TimeSpan.FromSeconds(5),
+            Producer = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                // Tests take brokers away for seconds: reconnect within half a second of their return, not ten.
+                ["reconnect.backoff.max.ms"] = "500",
+                ["statistics.interval.ms"] = statisticsMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+        };
 
     /// <summary>A loopback port with nothing listening: connection refused, at once.</summary>
     internal static string ClosedPort()
