@@ -31,10 +31,24 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output)
         var budget = TimeSpan.FromSeconds(Environment.GetEnvironmentVariable("VTAP_CRASH_SECONDS") is { } seconds
             ? int.Parse(seconds, CultureInfo.InvariantCulture)
             : 70);
-        output.WriteLine($"seed {seed} (VTAP_CRASH_SEED={seed} repeats this run), budget {budget.TotalSeconds} s");
+        var rounds = Environment.GetEnvironmentVariable("VTAP_CRASH_ROUNDS") is { } count
+            ? int.Parse(count, CultureInfo.InvariantCulture)
+            : 1;
+        output.WriteLine($"seed {seed} (VTAP_CRASH_SEED={seed} repeats this run), {rounds} rounds of {budget.TotalSeconds} s");
         var random = new Random(seed);
-
         using var cluster = new MockCluster(brokers: 3);
+        for (var round = 0; round < rounds; round++)
+        {
+            KillRestartAndVerify(cluster, random, budget);
+        }
+    }
+
+    /// <summary>
+    /// One round on a fresh log and topic: kills for <paramref name="budget"/>, a drain, the topic read back.
+    /// (A soak runs many rounds, VTAP_CRASH_ROUNDS, so that no topic outgrows what the mock cluster keeps.)
+    /// </summary>
+    private void KillRestartAndVerify(MockCluster cluster, Random random, TimeSpan budget)
+    {
         using var spool = new TempDirectory();
         var topic = cluster.CreateTopic(partitions: Partitions);
         var runs = new List<HarnessProcess>();
