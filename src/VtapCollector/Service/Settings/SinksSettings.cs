@@ -95,6 +95,9 @@ internal sealed class KafkaSettings
     /// <summary><c>/readyz</c> fails while the spool holds more than this. Default 536870912 (512 MiB).</summary>
     public long ReadyWatermarkBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>After the spool's files fail, the least time before they are tried again. Default 00:00:05.</summary>
+    public TimeSpan SpoolRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The sink's options.</summary>
     public Kafka.KafkaSinkOptions ToOptions() => new()
     {
@@ -109,5 +112,6 @@ internal sealed class KafkaSettings
         SpoolFsync = SpoolFsync,
         SpoolOverflow = SpoolOverflow,
         ReadyWatermarkBytes = ReadyWatermarkBytes,
+        SpoolRetryInterval = SpoolRetryInterval,
     };
 }
