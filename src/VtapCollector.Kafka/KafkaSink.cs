@@ -365,8 +365,14 @@ public sealed class KafkaSink : IRecordSink
         }
 
         _disposed = true;
+
+        // With the brokers up, a clean stop delivers everything: the pump first hands the log's last
+        // records (the shutdown records come in one burst) to the producer, which then flushes them.
+        var started = Environment.TickCount64;
+        _pump.WaitCaughtUp(_options.ShutdownTimeout);
         _pump.Dispose();
-        _ledger.Flush(_options.ShutdownTimeout);
+        var left = _options.ShutdownTimeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
+        _ledger.Flush(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         _ledger.BeginClosing();
         lock (_gate)
         {

@@ -43,6 +43,7 @@ internal sealed class LogPump : IDisposable
     private long _lastSync;
     private volatile bool _spooling;
     private volatile bool _stopping;
+    private volatile bool _caughtUp;
 
     public LogPump(SegmentLog log, Lock gate, ProducerLedger ledger, KafkaCounters counters, KafkaReporter reports, TimeProvider time)
     {
@@ -65,6 +66,34 @@ internal sealed class LogPump : IDisposable
     public bool IsSpooling => _spooling;
 
     public void Start() => _thread.Start();
+
+    /// <summary>
+    /// At shutdown: waits until the pump has handed every record of the log to the producer (so a clean
+    /// stop with the brokers up delivers everything), or until <paramref name="timeout"/> has passed;
+    /// true when it caught up. What it could not hand over stays in the log for the next start.
+    /// </summary>
+    public bool WaitCaughtUp(TimeSpan timeout)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_caughtUp && _log.UnreadRecords == 0)
+                {
+                    return true;
+                }
+            }
+
+            if (Environment.TickCount64 >= deadline || !_thread.IsAlive)
+            {
+                return false;
+            }
+
+            _wake.Set();
+            Thread.Sleep(1);
+        }
+    }
 
     /// <summary>Stops the thread after its current step; records staged but not produced stay in the log, unconsumed.</summary>
     public void Dispose()
@@ -150,6 +179,8 @@ internal sealed class LogPump : IDisposable
             return false;
         }
 
+        _caughtUp = false;
+
         var moved = false;
         while (_stagedNext < _stagedCount && !_stopping)
         {
@@ -205,6 +236,8 @@ internal sealed class LogPump : IDisposable
                 used += key.Length + value.Length;
             }
 
+            // Set under the lock with the log's count, so WaitCaughtUp sees both together.
+            _caughtUp = _stagedCount == 0 && _log.UnreadRecords == 0;
             if (_stagedCount == 0 && _spooling && _log.UnreadRecords == 0)
             {
                 // Every record of the log is in librdkafka's hands.

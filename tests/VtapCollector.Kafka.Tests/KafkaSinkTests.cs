@@ -41,6 +41,28 @@ public sealed class KafkaSinkTests
     }
 
     [Fact]
+    public void CleanShutdownRightAfterABurst_WithTheBrokersUp_DeliversEveryRecordBeforeItEnds()
+    {
+        // The daemon's stop: every flow's end record arrives in one burst, the exporter flushes, the sink is disposed at once.
+        using var cluster = KafkaTestCluster.Create(partitions: 3);
+        var topic = cluster.CreateTopic(3);
+        using var spool = new TempDirectory();
+        var records = TestRecords.Make(20_000);
+        long delivered;
+        using (var sink = new KafkaSink(Options(cluster.BootstrapServers, topic, spool.Path)))
+        {
+            TestRecords.WriteAll(records, sink);
+            sink.Flush();
+            sink.Dispose();
+            delivered = sink.Delivered;
+        }
+
+        Assert.Equal(records.Length, delivered);
+        var consumed = TopicReader.ReadAll(cluster.BootstrapServers, topic, 3, records.Length, DeliveryTimeout);
+        AssertExactlyOnceInFlowOrder(TestRecords.JsonLines(records), consumed);
+    }
+
+    [Fact]
     public void BrokersDownLongerThanTheMemoryQueueLasts_RecordsSpoolThenAllArriveOnceInOrder()
     {
         using var cluster = new MockCluster(brokers: 3);
