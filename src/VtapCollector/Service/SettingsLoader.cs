@@ -53,6 +53,40 @@ internal static class SettingsLoader
     /// <summary>Binds and validates; returns null and one sentence when something is wrong.</summary>
     public static ValidatedSettings? TryLoad(IConfiguration configuration, out string? error)
     {
+        var settings = Load(configuration, out error);
+        error = error is null ? null : OneLine(error);
+        return settings;
+    }
+
+    /// <summary>
+    /// The sentence quotes what the user wrote; a value with a line break or another control character
+    /// would split it over lines of the log (and forge a second log line), so those are shown escaped.
+    /// </summary>
+    private static string OneLine(string sentence)
+    {
+        if (!sentence.Any(char.IsControl))
+        {
+            return sentence;
+        }
+
+        var text = new System.Text.StringBuilder(sentence.Length + 16);
+        foreach (var c in sentence)
+        {
+            _ = c switch
+            {
+                '\n' => text.Append("\\n"),
+                '\r' => text.Append("\\r"),
+                '\t' => text.Append("\\t"),
+                _ when char.IsControl(c) => text.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => text.Append(c),
+            };
+        }
+
+        return text.ToString();
+    }
+
+    private static ValidatedSettings? Load(IConfiguration configuration, out string? error)
+    {
         if (ConfigurationShape.Check(configuration, typeof(CollectorSettings), ["Logging"]) is { } shapeError)
         {
             error = shapeError;
