@@ -44,7 +44,7 @@ public class CaptureReaderBenchmarks
     public ulong Pipe()
     {
         using var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        using var pipe = new UnseekableStream(file);
+        using var pipe = new Capture.Tests.NonSeekableStream(file);
         return Read(pipe);
     }
 

@@ -48,7 +48,7 @@ internal static class ReadCommand
         {
             var totals = new PacketTotals();
             using var file = new FileStream(input, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-            using Stream stream = pipe ? new UnseekableStream(file) : file;
+            using Stream stream = pipe ? new Capture.Tests.NonSeekableStream(file) : file;
             var reader = new CaptureReader(stream);
             var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
             var stopwatch = Stopwatch.StartNew();

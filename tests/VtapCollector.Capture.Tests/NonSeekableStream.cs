@@ -1,7 +1,7 @@
-namespace VtapCollector.Benchmarks;
+namespace VtapCollector.Capture.Tests;
 
-/// <summary>A file seen as a pipe: no length, no seeking, so the capture reader takes its buffered path.</summary>
-internal sealed class UnseekableStream(Stream inner) : Stream
+/// <summary>Hides <see cref="Stream.CanSeek"/> (a pipe or stdin).</summary>
+internal sealed class NonSeekableStream(Stream inner) : Stream
 {
     public override bool CanRead => true;
     public override bool CanSeek => false;
