@@ -6,13 +6,16 @@
 # Usage: bench/live/loopback.sh [LOOPS] [SOCKETS] [WORKERS] [send options...]
 #   e.g. bench/live/loopback.sh 20000 1 1            (880 000 datagrams)
 #        bench/live/loopback.sh 20000 1 1 --pps 300000
+#        COLLECTOR=out/vtap-collector bench/live/loopback.sh 20000 1 1   (another build of the daemon, e.g. NativeAOT)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 loops=${1:-20000}; sockets=${2:-1}; workers=${3:-1}; shift $(( $# < 3 ? $# : 3 )) || true
 dotnet build src/VtapCollector -c Release -v quiet -nologo -clp:ErrorsOnly >&2
 dll=src/VtapCollector/bin/Release/net10.0/vtap-collector.dll
 udp=$((49152 + RANDOM % 8000)); metrics=$((57152 + RANDOM % 8000))
-dotnet "$dll" run --Sources:Udp:Listen:0="127.0.0.1:$udp" --Sources:Udp:Sockets="$sockets" \
+collector=${COLLECTOR:-dotnet $dll}
+# shellcheck disable=SC2086 # COLLECTOR may be "dotnet path.dll"
+$collector run --Sources:Udp:Listen:0="127.0.0.1:$udp" --Sources:Udp:Sockets="$sockets" \
   --Pipeline:Workers="$workers" --Sinks:Stdout:Enabled=true --Metrics:Listen="127.0.0.1:$metrics" \
   --Flows:Capacity=100000 >/dev/null 2>/tmp/vtap-bench-daemon.log &
 daemon=$!

@@ -113,9 +113,10 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
     public bool DropCounterEnabled { get; }
 
     /// <summary>
-    /// True when the kernel accepted IP_PKTINFO (IPv4) or IPV6_RECVPKTINFO (IPv6), so
-    /// <see cref="ReceivedDatagram.Destination"/> is each datagram's own destination; otherwise it is
-    /// the bound address of <see cref="LocalEndPoint"/>.
+    /// True when the socket is bound to a wildcard address (0.0.0.0, ::) and the kernel accepted
+    /// IP_PKTINFO (IPv4) or IPV6_RECVPKTINFO (IPv6), so <see cref="ReceivedDatagram.Destination"/> is
+    /// each datagram's own destination; otherwise it is the bound address of <see cref="LocalEndPoint"/>,
+    /// which for a socket bound to one address is every datagram's destination.
     /// </summary>
     public bool DestinationFromKernel { get; }
 
@@ -237,7 +238,10 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
             }
 
             dropCounter = TrySetInt(socket, LinuxSocketInterop.SoRxqOvfl, 1);
-            packetInfo = EnablePacketInfo(socket, endPoint.AddressFamily, dualMode);
+            // A socket bound to one address knows every datagram's destination already; only a wildcard
+            // bind needs the kernel's per-datagram answer, which costs a control message per datagram.
+            var wildcard = endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any);
+            packetInfo = wildcard && EnablePacketInfo(socket, endPoint.AddressFamily, dualMode);
             Bind(socket, endPoint);
             return socket;
         }

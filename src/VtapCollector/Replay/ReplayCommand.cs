@@ -21,7 +21,7 @@ internal static class ReplayCommand
     public const string SampleName = "sample-vxlan.pcap";
 
     /// <summary>Packets a worker's queue holds in a replay: a burst of decoding never waits on a worker's cache misses.</summary>
-    private const int ReplayQueueCapacity = 1 << 16;
+    private const int ReplayQueueCapacity = 1 << 12;
 
     public static async Task<int> RunAsync(ReplayOptions options, TextWriter log)
     {
