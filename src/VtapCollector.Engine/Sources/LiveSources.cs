@@ -33,7 +33,7 @@ internal sealed class LiveSources(FlowEngine engine) : IDisposable
         {
             if (settings.Udp.Enabled)
             {
-                OpenUdp(settings.Udp, settings.Udp.EndPoints, settings.Udp.EffectiveSockets, decoder, opened);
+                OpenUdp(settings.Udp, settings.Udp.EndPoints(), settings.Udp.EffectiveSockets, decoder, opened);
             }
 
             CaptureSources.Open(settings, settings.AfPacket.EffectiveRings, decoder, engine, opened);

@@ -49,7 +49,7 @@ public sealed class UdpSourceSettings
     public int EffectiveSockets => Sockets == 0 ? Environment.ProcessorCount : Sockets;
 
     /// <summary>The addresses to listen on (<c>0.0.0.0:4789</c> when none is given); valid once <see cref="Validate"/> returned null.</summary>
-    public IReadOnlyList<IPEndPoint> EndPoints => [.. (Listen.Count == 0 ? ["0.0.0.0:4789"] : Listen).Select(text => EndPointText.TryParse(text, out var endPoint) ? endPoint! : throw new InvalidOperationException($"Sources:Udp:Listen entry '{text}' was not validated."))];
+    public IReadOnlyList<IPEndPoint> EndPoints() => [.. (Listen.Count == 0 ? ["0.0.0.0:4789"] : Listen).Select(text => EndPointText.TryParse(text, out var endPoint) ? endPoint! : throw new InvalidOperationException($"Sources:Udp:Listen entry '{text}' was not validated."))];
 
     /// <summary>One sentence naming the first invalid setting, or null.</summary>
     public string? Validate()

@@ -57,7 +57,7 @@ internal static class RunCommand
         {
             sinks = OpenSinks(settings);
         }
-        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException or ArgumentException or DllNotFoundException)
         {
             await error.WriteLineAsync($"vtap-collector: cannot open the record sink: {failure.Message}").ConfigureAwait(false);
             return 1;
