@@ -102,6 +102,28 @@ public class EcsJsonEncoderTests
     }
 
     [Fact]
+    public void Encode_Categorization_UsesAllowedValuesAndTheTypesExpectedForItsCategory()
+    {
+        foreach (var record in FormatRecords.All)
+        {
+            var @event = FormatRecords.Parse(_encoder, record).GetProperty("event");
+            Assert.True(PublishedSchemas.EcsAllowedValues.ContainsKey(("event.kind", @event.GetProperty("kind").GetString()!)));
+            var expectedTypes = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var category in @event.GetProperty("category").EnumerateArray())
+            {
+                Assert.True(PublishedSchemas.EcsAllowedValues.TryGetValue(("event.category", category.GetString()!), out var types), $"event.category {category} is not allowed");
+                expectedTypes.UnionWith(types);
+            }
+
+            foreach (var type in @event.GetProperty("type").EnumerateArray())
+            {
+                Assert.True(PublishedSchemas.EcsAllowedValues.ContainsKey(("event.type", type.GetString()!)), $"event.type {type} is not allowed");
+                Assert.Contains(type.GetString()!, expectedTypes);
+            }
+        }
+    }
+
+    [Fact]
     public void Encode_AnyRecord_LeavesNetworkDirectionOut()
     {
         // network.direction needs the internal networks, which are not configured yet.

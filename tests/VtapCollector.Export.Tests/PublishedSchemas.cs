@@ -13,6 +13,10 @@ internal static class PublishedSchemas
     public static IReadOnlyDictionary<string, (string Type, string Normalization)> EcsFields { get; } =
         Rows("ecs-9.4.0-fields.csv").Skip(1).ToDictionary(cells => cells[0], cells => (cells[1], cells[2]), StringComparer.Ordinal);
 
+    /// <summary>ECS: (field, allowed value) of the categorization fields to the event.type values expected with it (for event.category).</summary>
+    public static IReadOnlyDictionary<(string Field, string Value), string[]> EcsAllowedValues { get; } =
+        Rows("ecs-9.4.0-allowed-values.csv").Skip(1).ToDictionary(cells => (cells[0], cells[1]), cells => cells[2].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
     /// <summary>OCSF: (owner, attribute) to type; the owner is the class (network_activity) or an object name.</summary>
     public static IReadOnlyDictionary<(string Owner, string Attribute), string> OcsfAttributes { get; } =
         Rows("ocsf-1.8.0-network_activity.csv").Skip(1).ToDictionary(cells => (cells[0], cells[1]), cells => cells[2]);
