@@ -87,7 +87,7 @@ public static class FlowRecordJsonEncoder
         return json.Length;
     }
 
-    private static void AppendAddressOrNull(ref Utf8Buffer json, bool present, IpAddress address, int ipVersion)
+    internal static void AppendAddressOrNull(ref Utf8Buffer json, bool present, IpAddress address, int ipVersion)
     {
         if (!present)
         {
@@ -101,7 +101,7 @@ public static class FlowRecordJsonEncoder
     }
 
     /// <summary>RFC 3339 in UTC with microseconds, e.g. 2013-05-18T20:21:44.837063Z, written digit by digit.</summary>
-    private static void AppendTimestamp(ref Utf8Buffer json, long unixNanos)
+    internal static void AppendTimestamp(ref Utf8Buffer json, long unixNanos)
     {
         var seconds = Math.DivRem(unixNanos, 1_000_000_000L, out var nanos);
         if (nanos < 0)
@@ -140,14 +140,14 @@ public static class FlowRecordJsonEncoder
         }
     }
 
-    private static ReadOnlySpan<byte> TunnelLabel(TunnelKind tunnel) => tunnel switch
+    internal static ReadOnlySpan<byte> TunnelLabel(TunnelKind tunnel) => tunnel switch
     {
         TunnelKind.Vxlan => "vxlan"u8,
         TunnelKind.Geneve => "geneve"u8,
         _ => "none"u8,
     };
 
-    private static ReadOnlySpan<byte> EndReasonLabel(EndReason reason) => reason switch
+    internal static ReadOnlySpan<byte> EndReasonLabel(EndReason reason) => reason switch
     {
         EndReason.Fin => "fin"u8,
         EndReason.Rst => "rst"u8,
@@ -158,7 +158,7 @@ public static class FlowRecordJsonEncoder
         _ => "unknown"u8,
     };
 
-    private static ReadOnlySpan<byte> ConnStateLabel(ConnState state) => state switch
+    internal static ReadOnlySpan<byte> ConnStateLabel(ConnState state) => state switch
     {
         ConnState.S0 => "S0"u8,
         ConnState.S1 => "S1"u8,

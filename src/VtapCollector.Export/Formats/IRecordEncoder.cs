@@ -3,8 +3,8 @@ using VtapCollector.Flows;
 namespace VtapCollector.Export.Formats;
 
 /// <summary>
-/// Turns a <see cref="FlowRecord"/> into the bytes of one output format (the vtap JSON schema today;
-/// IPFIX, ECS or OCSF next). A sink names the encoder it carries, and the exporter encodes each record
+/// Turns a <see cref="FlowRecord"/> into the bytes of one output format (the vtap JSON schema, ECS, OCSF,
+/// VNet flow tuples; IPFIX next). A sink names the encoder it carries, and the exporter encodes each record
 /// once per encoder in use, so adding a format is one new encoder and touches no sink.
 /// </summary>
 /// <remarks>Called once per record on the exporter's thread, never per packet: an interface call is fine here.</remarks>

@@ -7,12 +7,16 @@ public static class RecordFormats
     public const string Default = VtapJsonEncoder.FormatName;
 
     /// <summary>Every format name, in the order the documentation lists them.</summary>
-    public static IReadOnlyList<string> Names { get; } = [VtapJsonEncoder.FormatName];
+    public static IReadOnlyList<string> Names { get; } =
+        [VtapJsonEncoder.FormatName, EcsJsonEncoder.FormatName, OcsfJsonEncoder.FormatName, AzureFlowTupleEncoder.FormatName];
 
     /// <summary>A new encoder for <paramref name="name"/> (case-insensitive), or null when no format has that name.</summary>
     public static IRecordEncoder? Create(string? name) => (name ?? Default).ToLowerInvariant() switch
     {
         VtapJsonEncoder.FormatName => new VtapJsonEncoder(),
+        EcsJsonEncoder.FormatName => new EcsJsonEncoder(),
+        OcsfJsonEncoder.FormatName => new OcsfJsonEncoder(),
+        AzureFlowTupleEncoder.FormatName => new AzureFlowTupleEncoder(),
         _ => null,
     };
 

@@ -12,6 +12,9 @@ internal sealed class ReplayOptions
     /// <summary>Output path or "-" for stdout.</summary>
     public string Output { get; private set; } = "-";
 
+    /// <summary>The record format's name, one of <see cref="Export.Formats.RecordFormats.Names"/>.</summary>
+    public string Format { get; private set; } = Export.Formats.RecordFormats.Default;
+
     public List<ushort> VxlanPorts { get; } = [];
 
     public List<ushort> GenevePorts { get; } = [];
@@ -56,6 +59,14 @@ internal sealed class ReplayOptions
             {
                 case "--output" or "-o":
                     options.Output = reader.Value(argument);
+                    break;
+                case "--format":
+                    options.Format = reader.Value(argument);
+                    if (Export.Formats.RecordFormats.Create(options.Format) is null)
+                    {
+                        throw new UsageException($"--format '{options.Format}' is not a record format; use one of: {string.Join(", ", Export.Formats.RecordFormats.Names)}.");
+                    }
+
                     break;
                 case "--vxlan-port":
                     options.VxlanPorts.Add((ushort)reader.Int(argument, 1, 65535));

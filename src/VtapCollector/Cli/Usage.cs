@@ -27,6 +27,7 @@ internal static class Usage
 
         Replay options:
           --output FILE|-            Where records go (default: - for stdout).
+          --format NAME              Record format: vtap (default), ecs, ocsf or azure-flowtuple.
           --vxlan-port N             Decapsulate UDP port N as VXLAN (repeatable; default 4789 and 8472).
           --geneve-port N            Decapsulate UDP port N as Geneve (repeatable; default 6081).
           --active-timeout S         Seconds between update records of a long flow (default 60).

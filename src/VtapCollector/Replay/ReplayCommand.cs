@@ -40,7 +40,7 @@ internal static class ReplayCommand
         var stopwatch = Stopwatch.StartNew();
         await using (input.ConfigureAwait(false))
         {
-            var output = new StreamSink(OpenOutput(options.Output), options.Output == "-" ? "stdout" : "file", leaveOpen: false);
+            var output = new StreamSink(OpenOutput(options.Output), options.Output == "-" ? "stdout" : "file", leaveOpen: false, encoder: Export.Formats.RecordFormats.Create(options.Format));
             using var engine = new FlowEngine(new EngineSetup(
                 new PipelineOptions
                 {

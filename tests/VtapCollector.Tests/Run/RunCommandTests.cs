@@ -164,7 +164,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Pipeline\": { \"DispatchOverflow\": \"Sometimes\" }", "Pipeline:DispatchOverflow 'Sometimes' is not one of Block, DropNewest." },
         { "\"Pipeline\": { \"Workers\": \"many\" }", "Pipeline:Workers 'many' is not a whole number." },
         { "\"Pipeline\": { \"DispatchQueueCapacity\": 1000 }", "Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was 1000)." },
-        { "\"Sinks\": { \"Stdout\": { \"Format\": \"xml\" } }", "Sinks:Stdout:Format 'xml' is not a record format; use one of: vtap." },
+        { "\"Sinks\": { \"Stdout\": { \"Format\": \"xml\" } }", "Sinks:Stdout:Format 'xml' is not a record format; use one of: vtap, ecs, ocsf, azure-flowtuple." },
         { "\"Metrics\": { \"Listen\": \"localhost\" }", "Metrics:Listen 'localhost' is not ADDRESS:PORT (example: 127.0.0.1:9464)." },
         { "\"Sources\": { \"AfPacket\": { \"Enabled\": true } }", "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1)." },
     };

@@ -1,0 +1,65 @@
+using VtapCollector.Decoding;
+using VtapCollector.Flows;
+
+namespace VtapCollector.Export.Formats;
+
+/// <summary>Values that several record formats derive the same way from a <see cref="FlowRecord"/>.</summary>
+internal static class RecordText
+{
+    /// <summary>Protocol 132 (RFC 4960), which <see cref="IpProtocol"/> does not name.</summary>
+    public const byte Sctp = 132;
+
+    /// <summary>
+    /// Milliseconds since the Unix epoch, rounded down like the native schema's microseconds, so a
+    /// millisecond value is always the native timestamp cut to its first three fractional digits.
+    /// </summary>
+    public static long UnixMillis(long unixNanos)
+    {
+        var millis = Math.DivRem(unixNanos, 1_000_000L, out var rest);
+        return rest < 0 ? millis - 1 : millis;
+    }
+
+    /// <summary>
+    /// The IANA protocol keyword in lower case (the "Keyword" column of the IANA protocol numbers
+    /// registry, as ECS <c>network.transport</c> asks), or an empty span for a protocol without one here.
+    /// </summary>
+    public static ReadOnlySpan<byte> TransportName(byte protocol) => protocol switch
+    {
+        IpProtocol.Tcp => "tcp"u8,
+        IpProtocol.Udp => "udp"u8,
+        IpProtocol.Icmp => "icmp"u8,
+        IpProtocol.Icmpv6 => "ipv6-icmp"u8,
+        Sctp => "sctp"u8,
+        _ => default,
+    };
+
+    /// <summary>
+    /// ICMP and ICMPv6 carry a type and a code or counterpart type in the port fields of the native
+    /// schema (docs/schema.md); the SIEM schemas mean real ports there, so those formats move them aside.
+    /// </summary>
+    public static bool PortsAreIcmp(byte protocol) => protocol is IpProtocol.Icmp or IpProtocol.Icmpv6;
+
+    /// <summary>Writes a signed whole number.</summary>
+    public static void AppendSigned(ref Utf8Buffer json, long value)
+    {
+        if (value < 0)
+        {
+            json.Append((byte)'-');
+            json.AppendNumber(value == long.MinValue ? (ulong)long.MaxValue + 1 : (ulong)-value);
+            return;
+        }
+
+        json.AppendNumber((ulong)value);
+    }
+
+    /// <summary>Writes an address in quotes.</summary>
+    public static void AppendQuotedAddress(ref Utf8Buffer json, IpAddress address, int ipVersion)
+    {
+        json.Append((byte)'"');
+        json.Advance(IpText.Format(address, ipVersion, json.Free));
+        json.Append((byte)'"');
+    }
+
+    /// <summary>The sum of two counters, held at the maximum instead of wrapping (a sum past 2^64 is not a real count).</summary>
+    public static ulong SaturatingSum(ulong a, ulong b) => a + b < a ? ulong.MaxValue : a + b;
+}
