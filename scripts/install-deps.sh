@@ -7,7 +7,7 @@
 # Idempotent: installs only what is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-packages=(tshark tcpdump python3-scapy iproute2 libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer)
+packages=(tshark tcpdump python3-scapy iproute2 libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
