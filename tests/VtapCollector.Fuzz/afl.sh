@@ -53,6 +53,15 @@ tar -C "$build" --exclude=./runtimes -cf - . | tar -C "$workdir/app" -xf -
 done
 harness=(dotnet "$workdir/app/VtapCollector.Fuzz.dll" --target "$target")
 
+# The files the capture and spool targets write on every input, in memory when /dev/shm is there.
+scratch_parent=/dev/shm
+if [ ! -d "$scratch_parent" ] || [ ! -w "$scratch_parent" ]; then
+  scratch_parent=$workdir
+fi
+VTAP_FUZZ_SCRATCH=$(mktemp -d "$scratch_parent/vtap-fuzz.XXXXXX")
+export VTAP_FUZZ_SCRATCH
+trap 'rm -rf "$VTAP_FUZZ_SCRATCH"' EXIT
+
 # dotnet itself carries no afl instrumentation (the managed code does, through SharpFuzz), the
 # machine is shared (no CPU pinning, no frequency check), the run is unattended (no UI), and a
 # .NET start takes a while. A crash is an exception reported by SharpFuzz, not a core dump, so

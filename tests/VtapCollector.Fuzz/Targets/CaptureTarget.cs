@@ -12,9 +12,7 @@ namespace VtapCollector.Fuzz.Targets;
 /// </summary>
 internal sealed class CaptureTarget : IFuzzTarget
 {
-    private readonly string _file = Path.Combine(
-        Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(),
-        $"vtap-fuzz-capture-{Environment.ProcessId}.pcap");
+    private readonly string _file = Scratch.File("capture.pcap");
 
     public string Name => "capture";
 

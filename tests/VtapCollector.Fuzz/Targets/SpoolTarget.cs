@@ -24,9 +24,7 @@ internal sealed class SpoolTarget : IFuzzTarget
     private const ulong SegmentId = 1;
     private const int MaxBodyLength = 2 + DiskSpool.MaxKeyBytes + DiskSpool.MaxValueBytes;
 
-    private readonly string _directory = Path.Combine(
-        Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(),
-        $"vtap-fuzz-spool-{Environment.ProcessId}");
+    private readonly string _directory = Scratch.File("spool");
 
     public string Name => "spool";
 
