@@ -7,21 +7,21 @@ using VtapCollector.Kafka.Spool;
 namespace VtapCollector.Fuzz.Targets;
 
 /// <summary>
-/// The Kafka spool's recovery: the input becomes a segment file (after its magic) and optionally a
-/// checkpoint; the spool is opened, read to its end, every record completed, closed and opened again.
-/// Every whole record after the checkpoint must come out exactly once, and nothing may be left to
-/// replay on the second opening.
+/// The Kafka spool's recovery: the input becomes one or two segment files (after their magic) and
+/// optionally a checkpoint; the spool is opened, read to its end, every record completed, closed and
+/// opened again. Every whole record after the checkpoint must come out exactly once, and nothing may
+/// be left to replay on the second opening.
 /// </summary>
 /// <remarks>
 /// Input layout: byte 0 flags (bit 0: write a checkpoint; bit 1: give it a wrong CRC; bit 2: fix
 /// every record's CRC-32C before writing, so mutations get past the checksum to the lengths behind
-/// it), byte 1 the checkpoint's segment id (0 to 3; the segment is id 1), bytes 2-3 its offset
-/// (little-endian), then the segment's records.
+/// it; bit 3: two segments), byte 1 the checkpoint's segment id (0 to 3; the segments are ids 1
+/// and 2), bytes 2-3 its offset, bytes 4-5 where the records are split between the two segments
+/// (both little-endian), then the records.
 /// </remarks>
 internal sealed class SpoolTarget : IFuzzTarget
 {
-    private const int HeaderLength = 4;
-    private const ulong SegmentId = 1;
+    private const int HeaderLength = 6;
     private const int MaxBodyLength = 2 + DiskSpool.MaxKeyBytes + DiskSpool.MaxValueBytes;
 
     private readonly string _directory = Scratch.File("spool");
@@ -40,21 +40,27 @@ internal sealed class SpoolTarget : IFuzzTarget
         }
 
         var flags = input[0];
-        var records = input[HeaderLength..].ToArray();
-        if ((flags & 4) != 0)
-        {
-            FixChecksums(records);
-        }
-
+        var records = input[HeaderLength..];
+        var split = (flags & 8) != 0 ? Math.Min(BinaryPrimitives.ReadUInt16LittleEndian(input[4..]), records.Length) : records.Length;
+        byte[][] segments = split < records.Length ? [records[..split].ToArray(), records[split..].ToArray()] : [records.ToArray()];
         if (Directory.Exists(_directory))
         {
             Directory.Delete(_directory, recursive: true);
         }
 
         Directory.CreateDirectory(_directory);
-        File.WriteAllBytes(
-            Path.Combine(_directory, SegmentId.ToString("D20", CultureInfo.InvariantCulture) + ".spool"),
-            [.. "VTKSPL01"u8, .. records]);
+        for (var i = 0; i < segments.Length; i++)
+        {
+            if ((flags & 4) != 0)
+            {
+                FixChecksums(segments[i]);
+            }
+
+            File.WriteAllBytes(
+                Path.Combine(_directory, (i + 1).ToString("D20", CultureInfo.InvariantCulture) + ".spool"),
+                [.. "VTKSPL01"u8, .. segments[i]]);
+        }
+
         var checkpoint = new SpoolPosition(0, 0);
         if ((flags & 1) != 0)
         {
@@ -63,7 +69,12 @@ internal sealed class SpoolTarget : IFuzzTarget
             checkpoint = (flags & 2) != 0 ? checkpoint : written;
         }
 
-        var expected = ExpectedRecords(records, checkpoint);
+        var expected = 0L;
+        for (var i = 0; i < segments.Length; i++)
+        {
+            expected += ExpectedRecords((ulong)(i + 1), segments[i], checkpoint);
+        }
+
         var reports = new List<string>();
         using (var spool = Open(reports))
         {
@@ -101,18 +112,19 @@ internal sealed class SpoolTarget : IFuzzTarget
         $"Recovered {spool.RecoveredRecords}, pending {spool.PendingRecords}, unread {spool.UnreadRecords}, truncated {spool.TruncatedBytes} bytes, error '{spool.LastError}'; reports: {string.Join(" | ", reports)}");
 
     /// <summary>
-    /// The records the spool owes, by the format of DiskSpool's remarks: whole records with a valid
-    /// checksum and key length, up to the first one that is not, less those up to the checkpoint when
-    /// the checkpoint is this segment's and falls on a record boundary; none when it is past the segment.
+    /// The records segment <paramref name="id"/> owes, by the format of DiskSpool's remarks: whole
+    /// records with a valid checksum and key length, up to the first one that is not, less those up
+    /// to the checkpoint when the checkpoint is this segment's and falls on a record boundary; none
+    /// when the checkpoint is past the segment.
     /// </summary>
-    private static long ExpectedRecords(byte[] records, SpoolPosition checkpoint)
+    private static long ExpectedRecords(ulong id, byte[] records, SpoolPosition checkpoint)
     {
-        if (checkpoint.Segment > SegmentId)
+        if (checkpoint.Segment > id)
         {
             return 0;
         }
 
-        var checkpointOffset = checkpoint.Segment == SegmentId ? checkpoint.Offset : DiskSpool.FileHeaderLength;
+        var checkpointOffset = checkpoint.Segment == id ? checkpoint.Offset : DiskSpool.FileHeaderLength;
         var matched = checkpointOffset == DiskSpool.FileHeaderLength;
         long whole = 0;
         long delivered = 0;
@@ -175,17 +187,25 @@ internal sealed class SpoolTarget : IFuzzTarget
     {
         byte[] three = [.. Record("flow-1", "{\"src\":\"10.0.0.1\"}"), .. Record("", "{}"), .. Record("flow-3", "{\"bytes\":1500}")];
         var firstEnd = DiskSpool.FileHeaderLength + Record("flow-1", "{\"src\":\"10.0.0.1\"}").Length;
-        yield return new Seed("three-records", [0, 0, 0, 0, .. three]);
-        yield return new Seed("three-records-fixed", [4, 0, 0, 0, .. three]);
-        yield return new Seed("checkpoint-after-first", [1, 1, (byte)firstEnd, (byte)(firstEnd >> 8), .. three]);
-        yield return new Seed("checkpoint-mid-record", [1, 1, (byte)(firstEnd + 3), 0, .. three]);
-        yield return new Seed("checkpoint-past-segment", [1, 2, 8, 0, .. three]);
-        yield return new Seed("checkpoint-corrupt", [3, 1, (byte)firstEnd, (byte)(firstEnd >> 8), .. three]);
-        yield return new Seed("torn-tail", [0, 0, 0, 0, .. three, .. Record("flow-4", "{\"cut\":true}").AsSpan(0, 11)]);
+        yield return new Seed("three-records", [0, 0, 0, 0, 0, 0, .. three]);
+        yield return new Seed("three-records-fixed", [4, 0, 0, 0, 0, 0, .. three]);
+        yield return new Seed("checkpoint-after-first", [1, 1, (byte)firstEnd, (byte)(firstEnd >> 8), 0, 0, .. three]);
+        yield return new Seed("checkpoint-mid-record", [1, 1, (byte)(firstEnd + 3), 0, 0, 0, .. three]);
+        yield return new Seed("checkpoint-past-segment", [1, 2, 8, 0, 0, 0, .. three]);
+        yield return new Seed("checkpoint-corrupt", [3, 1, (byte)firstEnd, (byte)(firstEnd >> 8), 0, 0, .. three]);
+        yield return new Seed("torn-tail", [0, 0, 0, 0, 0, 0, .. three, .. Record("flow-4", "{\"cut\":true}").AsSpan(0, 11)]);
         byte[] bad = [.. three];
         bad[^1] ^= 0xFF;
-        yield return new Seed("bad-checksum", [0, 0, 0, 0, .. bad]);
-        yield return new Seed("empty", [0, 0, 0, 0]);
+        yield return new Seed("bad-checksum", [0, 0, 0, 0, 0, 0, .. bad]);
+        yield return new Seed("empty", [0, 0, 0, 0, 0, 0]);
+
+        // Two segments: split after the first record, the checkpoint in either or past both.
+        var split = firstEnd - DiskSpool.FileHeaderLength;
+        var secondEnd = DiskSpool.FileHeaderLength + Record("", "{}").Length;
+        yield return new Seed("two-segments", [8, 0, 0, 0, (byte)split, (byte)(split >> 8), .. three]);
+        yield return new Seed("two-segments-checkpoint-in-second", [9, 2, (byte)secondEnd, 0, (byte)split, (byte)(split >> 8), .. three]);
+        yield return new Seed("two-segments-checkpoint-past-both", [9, 3, 8, 0, (byte)split, (byte)(split >> 8), .. three]);
+        yield return new Seed("two-segments-first-torn", [8, 1, 0, 0, (byte)(split - 3), 0, .. three]);
     }
 
     private static byte[] Record(string key, string value)
