@@ -11,11 +11,11 @@ using VtapCollector.Kafka.Tests;
 namespace VtapCollector.Benchmarks;
 
 /// <summary>
-/// <c>kafka [--records N] [--brokers B] [--partitions P]</c>: whole-path throughput of the Kafka sink
+/// <c>kafka [--records N] [--brokers B] [--partitions P] [--fsync Never|EverySegment|EverySecond]</c>: whole-path throughput of the Kafka sink
 /// against librdkafka's mock cluster (real wire protocol over TCP, in this process): records
 /// encoded and produced until every one is acknowledged (records/s and CPU per record, mock brokers
-/// included), then the spool's write rate with the brokers unreachable and its replay rate after a
-/// restart. Timed over millions of records, so the figures are rates, not micro-timings.
+/// included; every record goes through the sink's write-ahead log on disk, in the temporary directory), then
+/// the log's write rate with the brokers unreachable and its replay rate after a restart. Timed over millions of records, so the figures are rates, not micro-timings.
 /// </summary>
 internal static class KafkaCommand
 {
@@ -24,12 +24,14 @@ internal static class KafkaCommand
         var count = Option(args, "--records", 1_000_000);
         var brokers = Option(args, "--brokers", 3);
         var partitions = Option(args, "--partitions", 6);
+        var fsyncIndex = Array.IndexOf(args, "--fsync");
+        var fsync = fsyncIndex >= 0 && fsyncIndex + 1 < args.Length ? Enum.Parse<SpoolFsyncPolicy>(args[fsyncIndex + 1]) : SpoolFsyncPolicy.EverySecond;
         var records = Records(65_536);
         var line = new byte[FlowRecordJsonEncoder.MaxRecordLength];
         var spool = Path.Combine(Path.GetTempPath(), "vtap-kafka-bench-" + Guid.NewGuid().ToString("N"));
         using var cluster = new MockCluster(brokers);
         var topic = cluster.CreateTopic(partitions);
-        Console.WriteLine($"librdkafka {KafkaNativeLibrary.Version}; {Environment.ProcessorCount} cores; {count:N0} records; mock cluster of {brokers} brokers, {partitions} partitions");
+        Console.WriteLine($"librdkafka {KafkaNativeLibrary.Version}; {Environment.ProcessorCount} cores; {count:N0} records; mock cluster of {brokers} brokers, {partitions} partitions; spool fsync {fsync}");
 
         KafkaSinkOptions Options(string bootstrap, string directory) => new()
         {
@@ -38,6 +40,7 @@ internal static class KafkaCommand
             SpoolDirectory = directory,
             ShutdownTimeout = TimeSpan.FromSeconds(1),
             SpoolMaxBytes = 8L * 1024 * 1024 * 1024,
+            SpoolFsync = fsync,
             ReadyWatermarkBytes = 8L * 1024 * 1024 * 1024,
         };
 

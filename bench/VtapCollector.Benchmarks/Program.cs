@@ -7,7 +7,8 @@ namespace VtapCollector.Benchmarks;
 /// <c>-- corpus --packets N --flows M --output FILE</c> to write the IMIX corpus as a pcap for
 /// whole-program runs of <c>vtap-collector replay</c>, or <c>-- fuzz --iterations N</c> to push
 /// millions of random and mutated frames through the decoder, or <c>-- kafka [--records N]</c> for
-/// the Kafka sink's produce, spool write and replay rates against librdkafka's mock cluster.
+/// the Kafka sink's produce, spool write and replay rates against librdkafka's mock cluster, or
+/// <c>-- read --input FILE [--rounds N] [--pipe]</c> to time the capture reader alone.
 /// </summary>
 public static class Program
 {
@@ -21,6 +22,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "fuzz")
         {
             return FuzzCommand.Run(args);
+        }
+
+        if (args.Length > 0 && args[0] == "read")
+        {
+            return ReadCommand.Run(args);
         }
 
         if (args.Length > 0 && args[0] == "kafka")

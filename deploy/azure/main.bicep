@@ -86,9 +86,9 @@ var metricsPort = 9464
 // (one Environment= line each, indented as the cloud-init file's block requires).
 var allowListSettings = [for (prefix, i) in tappedSubnetPrefixes: 'Environment=VTAP__ALLOWLIST__SOURCECIDRS__${i}=${prefix}']
 var kafkaSettings = empty(kafkaBootstrapServers) ? [] : [
-  'Environment=VTAP__KAFKA__ENABLED=true'
-  'Environment=VTAP__KAFKA__BOOTSTRAPSERVERS=${kafkaBootstrapServers}'
-  'Environment=VTAP__KAFKA__TOPIC=${kafkaTopic}'
+  'Environment=VTAP__SINKS__KAFKA__ENABLED=true'
+  'Environment=VTAP__SINKS__KAFKA__BOOTSTRAPSERVERS=${kafkaBootstrapServers}'
+  'Environment=VTAP__SINKS__KAFKA__TOPIC=${kafkaTopic}'
   'Environment=VTAP__SINKS__FILE__ENABLED=false'
 ]
 var settingsLines = join(concat(allowListSettings, kafkaSettings), '\n      ')

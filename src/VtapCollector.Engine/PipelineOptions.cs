@@ -34,6 +34,9 @@ public sealed class PipelineOptions
     /// <summary>Seconds allowed at shutdown to emit every active flow and flush the sinks. Default 20.</summary>
     public int ShutdownTimeoutSeconds { get; set; } = 20;
 
+    /// <summary>Synthetic packets run through a scratch engine before the sources start, so the first real burst meets compiled code; 0: no warm-up. Default 20000.</summary>
+    public int WarmupPackets { get; set; } = 20_000;
+
     /// <summary>The number of workers <see cref="Workers"/> asks for on this machine.</summary>
     public int EffectiveWorkers => Workers == 0 ? DefaultWorkers : Workers;
 
@@ -61,6 +64,11 @@ public sealed class PipelineOptions
         if (!Enum.IsDefined(DispatchOverflow) || !Enum.IsDefined(RecordOverflow))
         {
             return "Pipeline:DispatchOverflow and Pipeline:RecordOverflow must be Block or DropNewest.";
+        }
+
+        if (WarmupPackets is < 0 or > 10_000_000)
+        {
+            return $"Pipeline:WarmupPackets must be between 0 (no warm-up) and 10000000 (was {WarmupPackets}).";
         }
 
         if (ShutdownTimeoutSeconds is < 1 or > 3600)

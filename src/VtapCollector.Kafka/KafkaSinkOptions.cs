@@ -1,27 +1,32 @@
 using System.Globalization;
 using VtapCollector.Export.Formats;
+using VtapCollector.Export.Storage;
 
 namespace VtapCollector.Kafka;
 
-/// <summary>When the spool forces its writes to stable storage (fsync). Every policy writes to the operating system at least once a second.</summary>
+/// <summary>
+/// When the write-ahead log (the spool) forces its writes to stable storage (fsync). Whatever the
+/// policy, every record is written to the operating system (<c>write</c>) by the exporter's next flush,
+/// about once a second, so a crash of the process loses at most the records accepted since that
+/// flush; the policy decides what a power loss or a kernel crash loses.
+/// </summary>
 public enum SpoolFsyncPolicy
 {
     /// <summary>
-    /// Never: the kernel writes the pages back when it chooses (typically within 30 s). A crash of the
-    /// process loses at most the last second of spooled records; a power loss can lose more.
+    /// Never: the kernel writes the pages back when it chooses (typically within 30 s), and a power
+    /// loss can lose that much. Costs no disk flush.
     /// </summary>
     Never = 0,
 
     /// <summary>
     /// When a segment is full and closed, and at shutdown: a power loss can lose the records of the
     /// segment being written (up to <see cref="KafkaSinkOptions.SpoolSegmentBytes"/>), never older ones.
-    /// One fsync per segment, so the cheapest policy that bounds the loss.
     /// </summary>
     EverySegment = 1,
 
     /// <summary>
     /// About once a second (and when a segment closes, and at shutdown): a power loss loses at most
-    /// about the last second of spooled records, for at most one fsync per second while spooling.
+    /// about the last second of records, for one fsync per second.
     /// </summary>
     EverySecond = 2,
 }
@@ -43,11 +48,11 @@ public enum SpoolOverflowPolicy
 }
 
 /// <summary>
-/// The Kafka sink and its disk spool, bound from the <c>Kafka</c> configuration section;
-/// <see cref="Validate"/> names those configuration keys.
+/// The Kafka sink and its write-ahead log (the spool), bound from the <c>Sinks:Kafka</c> configuration
+/// section; <see cref="Validate"/> names those configuration keys.
 /// </summary>
 /// <remarks>
-/// Transport security and authentication are librdkafka properties under <c>Kafka:Producer</c>, passed
+/// Transport security and authentication are librdkafka properties under <c>Sinks:Kafka:Producer</c>, passed
 /// through unchanged, for example TLS: <c>security.protocol=SSL</c>, <c>ssl.ca.location</c>,
 /// <c>ssl.certificate.location</c>, <c>ssl.key.location</c>; SASL: <c>security.protocol=SASL_SSL</c> with
 /// <c>sasl.mechanism=PLAIN</c>, <c>SCRAM-SHA-256</c> or <c>SCRAM-SHA-512</c> and <c>sasl.username</c>,
@@ -59,6 +64,9 @@ public enum SpoolOverflowPolicy
 /// </remarks>
 public sealed class KafkaSinkOptions
 {
+    /// <summary>The configuration section the options are bound from, and the prefix of their keys in messages.</summary>
+    public const string Section = "Sinks:Kafka";
+
     /// <summary>The smallest <see cref="SpoolSegmentBytes"/>: 64 KiB.</summary>
     public const long MinSegmentBytes = 64 * 1024;
 
@@ -86,8 +94,8 @@ public sealed class KafkaSinkOptions
     /// <summary>Properties the sink sets itself; <see cref="Producer"/> may not name them.</summary>
     internal static IReadOnlyDictionary<string, string> ManagedProperties { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["bootstrap.servers"] = "Kafka:BootstrapServers",
-        ["queue.buffering.max.messages"] = "Kafka:QueueMaxRecords",
+        ["bootstrap.servers"] = "Sinks:Kafka:BootstrapServers",
+        ["queue.buffering.max.messages"] = "Sinks:Kafka:QueueMaxRecords",
         ["dotnet.producer.enable.delivery.reports"] = "nothing (delivery reports are how the sink knows a record arrived)",
         ["dotnet.producer.delivery.report.fields"] = "nothing (the sink needs the key and value back to spool a failed record)",
         ["dotnet.producer.enable.background.poll"] = "nothing (the sink relies on the background poll thread)",
@@ -103,16 +111,19 @@ public sealed class KafkaSinkOptions
     public string Topic { get; init; } = "vtap-flows";
 
     /// <summary>
-    /// librdkafka producer properties (<c>Kafka:Producer:&lt;property&gt;</c>), applied over
+    /// librdkafka producer properties (<c>Sinks:Kafka:Producer:&lt;property&gt;</c>), applied over
     /// <see cref="ProducerDefaults"/>: TLS, SASL, compression, linger and any other. Unknown properties
     /// fail at start with librdkafka's message. Empty by default.
     /// </summary>
     public IDictionary<string, string> Producer { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>Records waiting in memory for the brokers before records go to the spool (librdkafka's <c>queue.buffering.max.messages</c>). Default 100 000.</summary>
+    /// <summary>
+    /// Records handed to librdkafka and not yet acknowledged, at most (librdkafka's <c>queue.buffering.max.messages</c>);
+    /// the rest wait in the spool. Bounds memory, not durability: every record is in the spool first. Default 100 000.
+    /// </summary>
     public int QueueMaxRecords { get; init; } = 100_000;
 
-    /// <summary>The spool's directory, created if missing; it should hold nothing else. Default /var/lib/vtap-collector/kafka-spool.</summary>
+    /// <summary>The directory of the write-ahead log (the spool) every record goes through, created if missing; it should hold nothing else. Default /var/lib/vtap-collector/kafka-spool.</summary>
     public string SpoolDirectory { get; init; } = "/var/lib/vtap-collector/kafka-spool";
 
     /// <summary>The most bytes the spool's segments may take; beyond it <see cref="SpoolOverflow"/> applies. Default 1073741824 (1 GiB).</summary>
@@ -127,24 +138,27 @@ public sealed class KafkaSinkOptions
     /// <summary>Which records go when the spool is full. Default <see cref="SpoolOverflowPolicy.DropNewest"/>.</summary>
     public SpoolOverflowPolicy SpoolOverflow { get; init; } = SpoolOverflowPolicy.DropNewest;
 
-    /// <summary>While the spool holds more than this many bytes the sink reports itself unhealthy (<c>/readyz</c> unready). Default 536870912 (512 MiB).</summary>
+    /// <summary>While records waiting in the spool for a full producer queue take more than this many bytes the sink reports itself unhealthy (<c>/readyz</c> unready). Default 536870912 (512 MiB).</summary>
     public long ReadyWatermarkBytes { get; init; } = 512L * 1024 * 1024;
 
-    /// <summary>At shutdown, how long to wait for queued records to be delivered before the rest go to the spool. Default 5 seconds.</summary>
+    /// <summary>At shutdown, how long to wait for records in librdkafka's hands to be acknowledged; the others stay in the spool for the next start. Default 5 seconds.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>A repeated problem of one cause (a broker's rejection, an unreachable cluster, a full spool) is reported at most once per this interval, with a count of the repeats. Default 60 seconds.</summary>
     public TimeSpan ReportInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>After the spool's files fail (disk full, permissions), the least time before they are tried again; records are refused meanwhile. Default 5 seconds.</summary>
+    public TimeSpan SpoolRetryInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Returns one sentence naming the first invalid setting, or null when all are valid.</summary>
     public string? Validate()
     {
         if (string.IsNullOrWhiteSpace(BootstrapServers))
         {
-            return "Kafka:BootstrapServers must name at least one broker as host:port (it is empty).";
+            return "Sinks:Kafka:BootstrapServers must name at least one broker as host:port (it is empty).";
         }
 
-        if (RecordFormats.Validate("Kafka:Format", Format) is { } formatError)
+        if (RecordFormats.Validate("Sinks:Kafka:Format", Format) is { } formatError)
         {
             return formatError;
         }
@@ -158,84 +172,104 @@ public sealed class KafkaSinkOptions
         {
             if (string.IsNullOrWhiteSpace(name))
             {
-                return "Kafka:Producer has a property with an empty name.";
+                return "Sinks:Kafka:Producer has a property with an empty name.";
             }
 
             if (ManagedProperties.TryGetValue(name, out var instead))
             {
-                return $"Kafka:Producer:{name} is set by the sink; use {instead} instead.";
+                return $"Sinks:Kafka:Producer:{name} is set by the sink; use {instead} instead.";
             }
 
             if (value is null)
             {
-                return $"Kafka:Producer:{name} has no value.";
+                return $"Sinks:Kafka:Producer:{name} has no value.";
             }
         }
 
         if (QueueMaxRecords < 1)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Kafka:QueueMaxRecords ({QueueMaxRecords}) must be at least 1.");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Kafka:QueueMaxRecords ({QueueMaxRecords}) must be at least 1.");
         }
 
         if (string.IsNullOrWhiteSpace(SpoolDirectory))
         {
-            return "Kafka:SpoolDirectory must name a directory (it is empty).";
+            return "Sinks:Kafka:SpoolDirectory must name a directory (it is empty).";
         }
 
         if (SpoolDirectory.Contains('\0', StringComparison.Ordinal))
         {
-            return "Kafka:SpoolDirectory contains a NUL character.";
+            return "Sinks:Kafka:SpoolDirectory contains a NUL character.";
         }
 
         if (SpoolSegmentBytes < MinSegmentBytes)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Kafka:SpoolSegmentBytes ({SpoolSegmentBytes}) must be at least {MinSegmentBytes}.");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Kafka:SpoolSegmentBytes ({SpoolSegmentBytes}) must be at least {MinSegmentBytes}.");
         }
 
         if (SpoolMaxBytes < 2 * SpoolSegmentBytes)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Kafka:SpoolMaxBytes ({SpoolMaxBytes}) must be at least twice Kafka:SpoolSegmentBytes ({SpoolSegmentBytes}), so that a full spool always has a closed segment to drop or replay.");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Kafka:SpoolMaxBytes ({SpoolMaxBytes}) must be at least twice Sinks:Kafka:SpoolSegmentBytes ({SpoolSegmentBytes}), so that a full spool always has a closed segment to drop or replay.");
         }
 
         if (!Enum.IsDefined(SpoolFsync))
         {
-            return $"Kafka:SpoolFsync ({SpoolFsync}) must be Never, EverySegment or EverySecond.";
+            return $"Sinks:Kafka:SpoolFsync ({SpoolFsync}) must be Never, EverySegment or EverySecond.";
         }
 
         if (!Enum.IsDefined(SpoolOverflow))
         {
-            return $"Kafka:SpoolOverflow ({SpoolOverflow}) must be DropNewest or DropOldest.";
+            return $"Sinks:Kafka:SpoolOverflow ({SpoolOverflow}) must be DropNewest or DropOldest.";
         }
 
         if (ReadyWatermarkBytes <= 0 || ReadyWatermarkBytes > SpoolMaxBytes)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Kafka:ReadyWatermarkBytes ({ReadyWatermarkBytes}) must be positive and at most Kafka:SpoolMaxBytes ({SpoolMaxBytes}).");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Kafka:ReadyWatermarkBytes ({ReadyWatermarkBytes}) must be positive and at most Sinks:Kafka:SpoolMaxBytes ({SpoolMaxBytes}).");
         }
 
         if (ShutdownTimeout < TimeSpan.Zero)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Kafka:ShutdownTimeout ({ShutdownTimeout.TotalSeconds} s) must not be negative.");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Kafka:ShutdownTimeout ({ShutdownTimeout.TotalSeconds} s) must not be negative.");
+        }
+
+        if (SpoolRetryInterval <= TimeSpan.Zero)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Kafka:SpoolRetryInterval ({SpoolRetryInterval.TotalSeconds} s) must be positive.");
         }
 
         if (ReportInterval <= TimeSpan.Zero)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Kafka:ReportInterval ({ReportInterval.TotalSeconds} s) must be positive.");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Kafka:ReportInterval ({ReportInterval.TotalSeconds} s) must be positive.");
         }
 
         return null;
     }
+
+    /// <summary>The write-ahead log's settings.</summary>
+    internal SegmentLogOptions ToLogOptions() => new(
+        SpoolDirectory,
+        SpoolMaxBytes,
+        SpoolSegmentBytes,
+        SpoolFsync switch
+        {
+            SpoolFsyncPolicy.Never => LogFsyncPolicy.Never,
+            SpoolFsyncPolicy.EverySegment => LogFsyncPolicy.EverySegment,
+            _ => LogFsyncPolicy.EverySync,
+        },
+        SpoolOverflow == SpoolOverflowPolicy.DropOldest ? LogOverflowPolicy.DropOldest : LogOverflowPolicy.DropNewest,
+        SpoolRetryInterval,
+        "Kafka spool");
 
     /// <summary>Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], and not "." or "..".</summary>
     private static string? TopicError(string topic)
     {
         if (string.IsNullOrEmpty(topic))
         {
-            return "Kafka:Topic must name a topic (it is empty).";
+            return "Sinks:Kafka:Topic must name a topic (it is empty).";
         }
 
         if (topic.Length > 249 || topic is "." or ".." || topic.AsSpan().ContainsAnyExcept(TopicCharacters))
         {
-            return $"Kafka:Topic '{topic}' is not a valid topic name (1 to 249 of the characters a-z A-Z 0-9 . _ -, not '.' or '..').";
+            return $"Sinks:Kafka:Topic '{topic}' is not a valid topic name (1 to 249 of the characters a-z A-Z 0-9 . _ -, not '.' or '..').";
         }
 
         return null;

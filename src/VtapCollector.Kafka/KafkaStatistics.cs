@@ -75,3 +75,38 @@ public readonly record struct KafkaStatistics(
     private static long Number(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.TryGetInt64(out var number) ? number : 0;
 }
+
+/// <summary>The latest <see cref="KafkaStatistics"/>: written by librdkafka's thread, read by a scrape.</summary>
+internal sealed class LatestStatistics(string topic)
+{
+    private readonly Lock _gate = new();
+    private KafkaStatistics _value;
+
+    public KafkaStatistics Value
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _value;
+            }
+        }
+    }
+
+    /// <summary>Parses one statistics document; a malformed one is skipped (the next comes within the interval).</summary>
+    public void Update(string json)
+    {
+        try
+        {
+            var statistics = KafkaStatistics.Parse(json, topic);
+            lock (_gate)
+            {
+                _value = statistics;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Skipped, as documented.
+        }
+    }
+}

@@ -57,6 +57,8 @@ public class CaptureErrorTests
         Assert.Equal(CaptureError.NotACapture, result.Error);
         Assert.Equal(magic, result.Reader.Magic);
         Assert.Contains($"0x{magic:x8}", result.Error.Describe(result.Reader.Magic), StringComparison.Ordinal);
+        Assert.Equal(-1, result.Reader.ErrorOffset); // the magic says it all: no byte offset to add
+        Assert.Equal(result.Error.Describe(result.Reader.Magic), result.Error.Describe(result.Reader));
     }
 
     // ---------------------------------------------------------------- cut short
@@ -289,9 +291,9 @@ public class CaptureErrorTests
 
     // ---------------------------------------------------------------- corrupt blocks
 
-    public static TheoryData<string, byte[]> CorruptBlocks()
+    public static TheoryData<string, byte[], CaptureError> CorruptBlocks()
     {
-        var data = new TheoryData<string, byte[]>();
+        var data = new TheoryData<string, byte[], CaptureError>();
 
         PcapngBuilder Start(bool bigEndian = false) => new PcapngBuilder()
             .Shb(bigEndian)
@@ -304,23 +306,23 @@ public class CaptureErrorTests
             .Bytes(new byte[18])
             .U32(30)           // repeated
             .ToArray();
-        data.Add("length not a multiple of 4", Start().Raw(notMultipleOf4).ToArray());
+        data.Add("length not a multiple of 4", Start().Raw(notMultipleOf4).ToArray(), CaptureError.BlockLengthNotMultipleOf4);
 
         var tooShort = new ByteWriter(bigEndian: false).U32(0x00000BAD).U32(8).U32(8).ToArray();
-        data.Add("length below 12", Start().Raw(tooShort).ToArray());
+        data.Add("length below 12", Start().Raw(tooShort).ToArray(), CaptureError.BlockTooShort);
 
         var tooLong = new ByteWriter(bigEndian: false).U32(0x00000BAD).U32(CaptureReader.MaxBlockLength + 4).U32(0).ToArray();
-        data.Add("length above the maximum", Start().Raw(tooLong).ToArray());
+        data.Add("length above the maximum", Start().Raw(tooLong).ToArray(), CaptureError.BlockTooLarge);
 
         var trailer = Start().Block(0x00000BAD, new byte[16]);
         var bytes = trailer.ToArray();
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4), 32); // the block is 28 bytes
-        data.Add("trailer disagrees", bytes);
+        data.Add("trailer disagrees", bytes, CaptureError.BlockTrailerMismatch);
 
         var bigTrailer = Start(bigEndian: true).Epb(0, 2, [2, 2]);
         bytes = bigTrailer.ToArray();
         bytes[^1] ^= 0x04;
-        data.Add("trailer disagrees (big-endian)", bytes);
+        data.Add("trailer disagrees (big-endian)", bytes, CaptureError.BlockTrailerMismatch);
 
         var badByteOrder = new ByteWriter(bigEndian: false)
             .U32(0x0A0D0D0A)   // block type: Section Header Block
@@ -329,7 +331,7 @@ public class CaptureErrorTests
             .U16(1).U16(0).U64(ulong.MaxValue)
             .U32(28)
             .ToArray();
-        data.Add("second section with a bad byte-order magic", Start().Raw(badByteOrder).ToArray());
+        data.Add("second section with a bad byte-order magic", Start().Raw(badByteOrder).ToArray(), CaptureError.ByteOrderMagicInvalid);
 
         var shortSection = new ByteWriter(bigEndian: false)
             .U32(0x0A0D0D0A)   // block type: Section Header Block
@@ -338,34 +340,34 @@ public class CaptureErrorTests
             .U16(1).U16(0)     // version 1.0
             .U32(20)           // repeated length
             .ToArray();
-        data.Add("second section header shorter than its fixed fields", Start().Raw(shortSection).ToArray());
+        data.Add("second section header shorter than its fixed fields", Start().Raw(shortSection).ToArray(), CaptureError.BlockTooShort);
 
-        data.Add("EPB captured length beyond its block", Start().Epb(0, 2, [1, 2, 3, 4], capturedLength: 8).ToArray());
-        data.Add("EPB body shorter than its fixed fields", Start().Block(6, new byte[16]).ToArray());
-        data.Add("PB body shorter than its fixed fields", Start().Block(2, new byte[16]).ToArray());
-        data.Add("IDB body shorter than its fixed fields", Start().Block(1, new byte[4]).ToArray());
-        data.Add("SPB body shorter than its length field", Start().Block(3, []).ToArray());
+        data.Add("EPB captured length beyond its block", Start().Epb(0, 2, [1, 2, 3, 4], capturedLength: 8).ToArray(), CaptureError.PacketOverrunsBlock);
+        data.Add("EPB body shorter than its fixed fields", Start().Block(6, new byte[16]).ToArray(), CaptureError.BlockTooShort);
+        data.Add("PB body shorter than its fixed fields", Start().Block(2, new byte[16]).ToArray(), CaptureError.BlockTooShort);
+        data.Add("IDB body shorter than its fixed fields", Start().Block(1, new byte[4]).ToArray(), CaptureError.BlockTooShort);
+        data.Add("SPB body shorter than its length field", Start().Block(3, []).ToArray(), CaptureError.BlockTooShort);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(CorruptBlocks))]
-    public void Corrupt_block_stops_reading_after_the_good_packets(string name, byte[] capture)
+    public void Corrupt_block_stops_reading_after_the_good_packets(string name, byte[] capture, CaptureError expected)
     {
         var result = Captures.Read(capture);
 
-        Assert.True(result.Error == CaptureError.BlockCorrupt, $"{name}: {result.Error}");
+        Assert.True(result.Error == expected, $"{name}: {result.Error}, expected {expected}");
         Assert.Single(result.Packets);
     }
 
     [Fact]
-    public void First_section_header_with_a_bad_byte_order_magic_is_corrupt()
+    public void First_section_header_with_a_bad_byte_order_magic_is_invalid()
     {
         var capture = new ByteWriter(bigEndian: false)
             .U32(0x0A0D0D0A).U32(28).U32(0xDEADBEEF).U16(1).U16(0).U64(ulong.MaxValue).U32(28)
             .ToArray();
 
-        Assert.Equal(CaptureError.BlockCorrupt, Captures.Read(capture).Error);
+        Assert.Equal(CaptureError.ByteOrderMagicInvalid, Captures.Read(capture).Error);
     }
 
     // ---------------------------------------------------------------- unknown interface
@@ -392,6 +394,104 @@ public class CaptureErrorTests
         Assert.Equal(CaptureError.UnknownInterface, Captures.Read(new PcapngBuilder().Shb(false).Epb(0, 1, [1]).ToArray()).Error);
         Assert.Equal(CaptureError.UnknownInterface, Captures.Read(new PcapngBuilder().Shb(true).Spb([1]).ToArray()).Error);
         Assert.Equal(CaptureError.UnknownInterface, Captures.Read(new PcapngBuilder().Shb(true).Idb(LinkType.Raw).Pb(1, 1, [1]).ToArray()).Error);
+    }
+
+    // ---------------------------------------------------------------- real captures damaged at one byte
+
+    /// <summary>
+    /// vxlan-commented.pcapng, as editcap wrote it (little-endian): block 1, the SHB at 0 (option
+    /// shb_userappl at 24, major version at 12); block 2, the IDB at 108 (snap length at 120, option
+    /// if_tsresol at 124); blocks 3 to 12, the ten packets' EPBs at 140, 320, 444 (comment option at
+    /// 564), 596, 776 (comment option at 952, opt_endofopt at 972), 980, 1160, 1340, 1520 and 1700.
+    /// </summary>
+    private const string CommentedPcapng = "vxlan-commented.pcapng";
+
+    public static TheoryData<string, string, int, byte[], CaptureError, long, long> DamagedCaptures()
+    {
+        static byte[] U16(ushort value) => BitConverter.GetBytes(value);
+        static byte[] U32(uint value) => BitConverter.GetBytes(value);
+
+        // name, capture, byte changed, new little-endian bytes there, error, where, block or record
+        return new TheoryData<string, string, int, byte[], CaptureError, long, long>
+        {
+            { "SHB option length past its block", CommentedPcapng, 26, U16(200), CaptureError.OptionOverrunsBlock, 24, 1 },
+            { "SHB major version 2", CommentedPcapng, 12, U16(2), CaptureError.UnsupportedVersion, 12, 1 },
+            { "SHB byte-order magic off by one", CommentedPcapng, 8, U32(0x1A2B3C4E), CaptureError.ByteOrderMagicInvalid, 8, 1 },
+            { "IDB option length past its block", CommentedPcapng, 126, U16(20), CaptureError.OptionOverrunsBlock, 124, 2 },
+            { "IDB snap length below its packets", CommentedPcapng, 120, U32(100), CaptureError.RecordExceedsSnapLength, 160, 3 },
+            { "EPB comment length past its block", CommentedPcapng, 566, U16(40), CaptureError.OptionOverrunsBlock, 564, 5 },
+            { "EPB ends mid-option, no end-of-options", CommentedPcapng, 972, [1, 0, 8, 0], CaptureError.OptionOverrunsBlock, 972, 7 },
+            { "block length not a multiple of 4", CommentedPcapng, 324, U32(122), CaptureError.BlockLengthNotMultipleOf4, 324, 4 },
+            { "block length below an EPB's fixed fields", CommentedPcapng, 600, U32(28), CaptureError.BlockTooShort, 600, 6 },
+            { "block length above 16 MiB", CommentedPcapng, 324, U32(0x0200_0000), CaptureError.BlockTooLarge, 324, 4 },
+            { "trailing length differs", CommentedPcapng, 1156, U32(184), CaptureError.BlockTrailerMismatch, 1156, 8 },
+            { "EPB captured length past its block", CommentedPcapng, 1180, U32(200), CaptureError.PacketOverrunsBlock, 1180, 9 },
+            { "EPB names interface 1 of 1", CommentedPcapng, 1348, U32(1), CaptureError.UnknownInterface, 1348, 10 },
+            { "EPB captured length above 256 KiB", CommentedPcapng, 1540, U32(0x0010_0000), CaptureError.RecordTooLarge, 1540, 11 },
+
+            // vxlan.pcap (little-endian, snap length 1500): header 24 bytes (major version at 4),
+            // records 1 to 10 at 24, 188, 296, 404, 568, 732, 896, 1060, 1224 and 1388.
+            { "pcap major version 3", "vxlan.pcap", 4, U16(3), CaptureError.UnsupportedVersion, 4, 0 },
+            { "pcap record above the snap length", "vxlan.pcap", 404 + 8, U32(1501), CaptureError.RecordExceedsSnapLength, 412, 4 },
+            { "pcap record above 256 KiB", "vxlan.pcap", 732 + 8, U32(0x0010_0000), CaptureError.RecordTooLarge, 740, 6 },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(DamagedCaptures))]
+    public void Damaged_real_capture_names_the_damage_where_it_is_and_delivers_the_packets_before(
+        string name, string file, int at, byte[] bytes, CaptureError error, long offset, long record)
+    {
+        var original = File.ReadAllBytes(Captures.DataFile(file));
+        var expected = Captures.Read(original).Packets;
+        var damaged = original.ToArray();
+        bytes.CopyTo(damaged, at);
+        // Packets before the damaged record or block: pcap records are packets; pcapng blocks 3 on are.
+        var before = file.EndsWith(".pcapng", StringComparison.Ordinal) ? (int)Math.Max(0, record - 3) : (int)Math.Max(0, record - 1);
+
+        foreach (var delivery in new[] { CaptureReaderTests.Delivery.Memory, CaptureReaderTests.Delivery.OneBytePerRead, CaptureReaderTests.Delivery.MappedFileAtOffset })
+        {
+            var result = CaptureReaderTests.ReadVia(delivery, damaged);
+
+            Assert.True(
+                (result.Error, result.Reader.ErrorOffset, result.Reader.ErrorRecord) == (error, offset, record),
+                $"{name} via {delivery}: {result.Error} at {result.Reader.ErrorOffset} in {result.Reader.ErrorRecord}, expected {error} at {offset} in {record}");
+            Captures.AssertSamePackets(expected.Take(before).ToList(), result.Packets);
+            var sentence = result.Error.Describe(result.Reader);
+            Assert.StartsWith(error.Describe(), sentence, StringComparison.Ordinal);
+            Assert.Contains($"At byte {offset}", sentence, StringComparison.Ordinal);
+            if (record > 0)
+            {
+                Assert.Contains($"{(file.EndsWith(".pcapng", StringComparison.Ordinal) ? "block" : "record")} {record}", sentence, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(CommentedPcapng, 1750, 1700, 12, 9)] // 50 bytes into the last EPB
+    [InlineData("vxlan.pcap", 1400, 1388, 10, 9)]    // 12 bytes into the last record's header
+    public void Real_capture_cut_short_says_where_the_cut_record_starts(string file, int length, long offset, long record, int before)
+    {
+        var original = File.ReadAllBytes(Captures.DataFile(file));
+
+        var result = Captures.Read(original[..length]);
+
+        Assert.Equal((CaptureError.RecordTruncated, offset, record), (result.Error, result.Reader.ErrorOffset, result.Reader.ErrorRecord));
+        Captures.AssertSamePackets(Captures.Read(original).Packets.Take(before).ToList(), result.Packets);
+        Assert.Contains($"At byte {offset}", result.Error.Describe(result.Reader), StringComparison.Ordinal);
+        Assert.Contains($"the {before} packets before it were read", result.Error.Describe(result.Reader), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Commented_pcapng_delivers_the_packets_of_the_pcap_it_was_converted_from()
+    {
+        var pcap = Captures.ReadFile(Captures.DataFile("vxlan.pcap"));
+        var pcapng = Captures.ReadFile(Captures.DataFile(CommentedPcapng));
+
+        Assert.Equal(CaptureError.None, pcapng.Error);
+        Assert.Equal(-1, pcapng.Reader.ErrorOffset);
+        Assert.Equal(10, pcapng.Packets.Count);
+        Captures.AssertSamePackets(pcap.Packets, pcapng.Packets);
     }
 
     // ---------------------------------------------------------------- messages

@@ -439,6 +439,103 @@ public class CaptureReaderTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reader.ReadAllAsync(new RecordingHandler(new PacketLog()), cancelled.Token));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void File_larger_than_one_mapped_window_reads_as_a_pipe_does(bool pcapng)
+    {
+        // About 72 MiB of packets of 1 to 2047 bytes: more than one 64 MiB window, so records
+        // straddle a window's end and the reader must slide the mapping to the record's start.
+        using var temp = new TempFile(pcapng ? ".pcapng" : ".pcap");
+        var written = WriteLargeCapture(temp.Path, pcapng, 72L * 1024 * 1024);
+        Assert.True(new FileInfo(temp.Path).Length > MappedFileWindowBytes);
+
+        var mapped = HashAll(File.OpenRead(temp.Path));
+        var piped = HashAll(new NonSeekableStream(File.OpenRead(temp.Path)));
+
+        Assert.Equal((CaptureError.None, written.Packets, written.Bytes), (mapped.Error, mapped.Packets, mapped.Bytes));
+        Assert.Equal(piped, mapped);
+    }
+
+    /// <summary>The reader's mapping window (MappedFileWindow.DefaultWindowBytes, internal).</summary>
+    private const long MappedFileWindowBytes = 64L * 1024 * 1024;
+
+    private static (long Packets, long Bytes) WriteLargeCapture(string path, bool pcapng, long size)
+    {
+        var random = new Random(4789);
+        var data = new byte[2048];
+        long packets = 0;
+        long bytes = 0;
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        using var output = new BinaryWriter(file);
+        if (pcapng)
+        {
+            // SHB (28 bytes, little-endian, version 1.0, no options) and an Ethernet IDB (20 bytes).
+            output.Write(0x0A0D0D0Au); output.Write(28u); output.Write(0x1A2B3C4Du); output.Write((ushort)1); output.Write((ushort)0); output.Write(-1L); output.Write(28u);
+            output.Write(1u); output.Write(20u); output.Write((ushort)LinkType.Ethernet); output.Write((ushort)0); output.Write(0u); output.Write(20u);
+        }
+        else
+        {
+            // pcap header: magic, version 2.4, thiszone, sigfigs, snaplen, Ethernet.
+            output.Write(0xA1B2C3D4u); output.Write((ushort)2); output.Write((ushort)4); output.Write(0); output.Write(0u); output.Write(65535u); output.Write(1u);
+        }
+
+        while (file.Position < size)
+        {
+            var length = random.Next(1, data.Length);
+            random.NextBytes(data.AsSpan(0, length));
+            if (pcapng)
+            {
+                // EPB: type, total length, interface 0, timestamp high/low, captured, original, data padded to 4, total length.
+                var padded = (length + 3) & ~3;
+                var total = (uint)(32 + padded);
+                output.Write(6u); output.Write(total); output.Write(0u); output.Write(0u); output.Write((uint)packets); output.Write((uint)length); output.Write((uint)length);
+                output.Write(data, 0, length); output.Write(new byte[padded - length]); output.Write(total);
+            }
+            else
+            {
+                // Record: seconds, microseconds, captured length, original length, data.
+                output.Write((uint)packets); output.Write(0u); output.Write((uint)length); output.Write((uint)length); output.Write(data, 0, length);
+            }
+
+            packets++;
+            bytes += length;
+        }
+
+        return (packets, bytes);
+    }
+
+    private static (CaptureError Error, long Packets, long Bytes, ulong Hash) HashAll(Stream stream)
+    {
+        using (stream)
+        {
+            var hash = new PacketHash();
+            var reader = new CaptureReader(stream);
+            var error = reader.ReadAllAsync(new HashingHandler(hash)).GetAwaiter().GetResult();
+            return (error, reader.Packets, reader.CapturedBytes, hash.Value);
+        }
+    }
+
+    private sealed class PacketHash
+    {
+        public ulong Value = 14_695_981_039_346_656_037UL;
+    }
+
+    /// <summary>FNV-1a over every packet's timestamp and bytes, in order.</summary>
+    private readonly struct HashingHandler(PacketHash hash) : IPacketHandler
+    {
+        public void OnPacket(in CapturedPacket packet, ReadOnlySpan<byte> data)
+        {
+            var value = (hash.Value ^ (ulong)packet.TimestampNanos) * 1_099_511_628_211UL;
+            foreach (var b in data)
+            {
+                value = (value ^ b) * 1_099_511_628_211UL;
+            }
+
+            hash.Value = value;
+        }
+    }
+
     // ---------------------------------------------------------------- allocation
 
     [Fact]

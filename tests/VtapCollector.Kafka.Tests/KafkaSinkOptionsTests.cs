@@ -15,21 +15,22 @@ public sealed class KafkaSinkOptionsTests
 
     public static TheoryData<string, KafkaSinkOptions> Invalid => new()
     {
-        { "Kafka:BootstrapServers", new KafkaSinkOptions() },
-        { "Kafka:Topic", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, Topic = "flows/ipv4" }) },
-        { "Kafka:Topic", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, Topic = ".." }) },
-        { "Kafka:Producer:bootstrap.servers", WithProducer("bootstrap.servers", "x:1") },
-        { "Kafka:Producer:queue.buffering.max.messages", WithProducer("queue.buffering.max.messages", "5") },
-        { "Kafka:Producer:dotnet.producer.delivery.report.fields", WithProducer("dotnet.producer.delivery.report.fields", "all") },
-        { "Kafka:QueueMaxRecords", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, QueueMaxRecords = 0 }) },
-        { "Kafka:SpoolDirectory", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolDirectory = " " }) },
-        { "Kafka:SpoolSegmentBytes", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolSegmentBytes = 1000 }) },
-        { "Kafka:SpoolMaxBytes", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolMaxBytes = 100L * 1024 * 1024 }) },
-        { "Kafka:SpoolFsync", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolFsync = (SpoolFsyncPolicy)9 }) },
-        { "Kafka:SpoolOverflow", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolOverflow = (SpoolOverflowPolicy)9 }) },
-        { "Kafka:ReadyWatermarkBytes", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, ReadyWatermarkBytes = 2L * 1024 * 1024 * 1024 }) },
-        { "Kafka:ShutdownTimeout", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, ShutdownTimeout = TimeSpan.FromSeconds(-1) }) },
-        { "Kafka:ReportInterval", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, ReportInterval = TimeSpan.Zero }) },
+        { "Sinks:Kafka:BootstrapServers", new KafkaSinkOptions() },
+        { "Sinks:Kafka:Topic", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, Topic = "flows/ipv4" }) },
+        { "Sinks:Kafka:Topic", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, Topic = ".." }) },
+        { "Sinks:Kafka:Producer:bootstrap.servers", WithProducer("bootstrap.servers", "x:1") },
+        { "Sinks:Kafka:Producer:queue.buffering.max.messages", WithProducer("queue.buffering.max.messages", "5") },
+        { "Sinks:Kafka:Producer:dotnet.producer.delivery.report.fields", WithProducer("dotnet.producer.delivery.report.fields", "all") },
+        { "Sinks:Kafka:QueueMaxRecords", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, QueueMaxRecords = 0 }) },
+        { "Sinks:Kafka:SpoolDirectory", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolDirectory = " " }) },
+        { "Sinks:Kafka:SpoolSegmentBytes", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolSegmentBytes = 1000 }) },
+        { "Sinks:Kafka:SpoolMaxBytes", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolMaxBytes = 100L * 1024 * 1024 }) },
+        { "Sinks:Kafka:SpoolFsync", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolFsync = (SpoolFsyncPolicy)9 }) },
+        { "Sinks:Kafka:SpoolOverflow", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolOverflow = (SpoolOverflowPolicy)9 }) },
+        { "Sinks:Kafka:ReadyWatermarkBytes", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, ReadyWatermarkBytes = 2L * 1024 * 1024 * 1024 }) },
+        { "Sinks:Kafka:ShutdownTimeout", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, ShutdownTimeout = TimeSpan.FromSeconds(-1) }) },
+        { "Sinks:Kafka:SpoolRetryInterval", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, SpoolRetryInterval = TimeSpan.Zero }) },
+        { "Sinks:Kafka:ReportInterval", Valid(o => new KafkaSinkOptions { BootstrapServers = o.BootstrapServers, ReportInterval = TimeSpan.Zero }) },
     };
 
     [Theory]

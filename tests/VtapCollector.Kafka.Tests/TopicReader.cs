@@ -59,6 +59,27 @@ internal static class TopicReader
         return messages;
     }
 
+    /// <summary>
+    /// The messages the topic holds (the sum over its partitions of the high watermark minus the low one),
+    /// and the messages no longer held: the sum of the low watermarks, non-zero once the broker's retention
+    /// (librdkafka's mock cluster keeps a few megabytes per partition) has deleted the oldest.
+    /// </summary>
+    public static (long Held, long Deleted) Count(string bootstrapServers, string topic, int partitions, TimeSpan timeout)
+    {
+        var config = new ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = "vtap-test-" + Guid.NewGuid().ToString("N") };
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
+        long held = 0, deleted = 0;
+        for (var partition = 0; partition < partitions; partition++)
+        {
+            var offsets = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), timeout);
+            held += offsets.High.Value - offsets.Low.Value;
+            deleted += offsets.Low.Value;
+        }
+
+        consumer.Close();
+        return (held, deleted);
+    }
+
     /// <summary>kcat reads every partition from the beginning to its current end and exits (-e); a line per message.</summary>
     private static List<Consumed> ReadWithKcat(string bootstrapServers, string topic, TimeSpan timeout)
     {

@@ -131,7 +131,7 @@ internal readonly struct Cidr
         // IPAddress also accepts legacy IPv4 forms ("10.0.0" is 10.0.0.0, "10" is 0.0.0.10): in an
         // allow-list such a typo would silently admit the wrong network, so only dotted quads pass.
         var isV4 = address.AddressFamily == AddressFamily.InterNetwork;
-        if ((isV4 && addressText.Count(c => c == '.') != 3) || (!isV4 && address.ScopeId != 0))
+        if ((isV4 && !Capture.Udp.EndPointText.TryParseDottedQuad(addressText, out _)) || (!isV4 && address.ScopeId != 0))
         {
             return false;
         }

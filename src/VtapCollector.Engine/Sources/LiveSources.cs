@@ -26,17 +26,17 @@ internal sealed class LiveSources(FlowEngine engine) : IDisposable
     /// exception with one sentence when one cannot be opened, closing those already open) and gives each
     /// its receiving thread, not yet started.
     /// </summary>
-    public void Open(SourcesSettings settings, IReadOnlyList<IPEndPoint> udpListen, int udpSockets, int afPacketRings, DecoderOptions decoder)
+    public void Open(SourcesSettings settings, DecoderOptions decoder)
     {
         var opened = new List<(string Label, IDisposable Resource, Func<string, ReceiverThread> CreateThread)>();
         try
         {
             if (settings.Udp.Enabled)
             {
-                OpenUdp(settings.Udp, udpListen, udpSockets, decoder, opened);
+                OpenUdp(settings.Udp, settings.Udp.EndPoints, settings.Udp.EffectiveSockets, decoder, opened);
             }
 
-            CaptureSources.Open(settings, afPacketRings, decoder, engine, opened);
+            CaptureSources.Open(settings, settings.AfPacket.EffectiveRings, decoder, engine, opened);
         }
         catch
         {

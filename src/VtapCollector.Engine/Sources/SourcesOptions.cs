@@ -1,3 +1,8 @@
+using System.Net;
+using VtapCollector.Capture;
+using VtapCollector.Capture.Live;
+using VtapCollector.Capture.Udp;
+
 namespace VtapCollector.Engine.Sources;
 
 /// <summary>Where mirrored traffic comes from. Several sources may run at once.</summary>
@@ -6,6 +11,17 @@ public sealed class SourcesSettings
     public UdpSourceSettings Udp { get; set; } = new();
     public AfPacketSourceSettings AfPacket { get; set; } = new();
     public PcapSourceSettings Pcap { get; set; } = new();
+
+    /// <summary>One sentence naming the first invalid setting of the <c>Sources</c> section, or null.</summary>
+    public string? Validate()
+    {
+        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled)
+        {
+            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled or Sources:Pcap:Enabled to true.";
+        }
+
+        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null);
+    }
 }
 
 /// <summary>UDP sockets: the default source, needs no privileges.</summary>
@@ -28,6 +44,32 @@ public sealed class UdpSourceSettings
 
     /// <summary>Largest datagram kept whole; longer ones are cut and counted. Default 9216.</summary>
     public int MaxDatagramBytes { get; set; } = 9216;
+
+    /// <summary>The sockets per address <see cref="Sockets"/> asks for on this machine.</summary>
+    public int EffectiveSockets => Sockets == 0 ? Environment.ProcessorCount : Sockets;
+
+    /// <summary>The addresses to listen on (<c>0.0.0.0:4789</c> when none is given); valid once <see cref="Validate"/> returned null.</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints => [.. (Listen.Count == 0 ? ["0.0.0.0:4789"] : Listen).Select(text => EndPointText.TryParse(text, out var endPoint) ? endPoint! : throw new InvalidOperationException($"Sources:Udp:Listen entry '{text}' was not validated."))];
+
+    /// <summary>One sentence naming the first invalid setting, or null.</summary>
+    public string? Validate()
+    {
+        foreach (var text in Listen)
+        {
+            if (!EndPointText.TryParse(text, out _))
+            {
+                return $"Sources:Udp:Listen entry '{text}' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789).";
+            }
+        }
+
+        if (Sockets is < 0 or > 64)
+        {
+            return $"Sources:Udp:Sockets must be between 0 (one per core) and 64 (was {Sockets}).";
+        }
+
+        var socket = new UdpTunnelReceiverOptions { ReceiveBufferBytes = ReceiveBufferBytes, BatchSize = BatchSize, MaxDatagramBytes = MaxDatagramBytes };
+        return socket.Validate() is { } error ? "Sources:Udp:" + error : null;
+    }
 }
 
 /// <summary>AF_PACKET TPACKET_V3 ring on a dedicated NIC: sees outer headers and traffic to any address; needs CAP_NET_RAW.</summary>
@@ -50,6 +92,31 @@ public sealed class AfPacketSourceSettings
 
     /// <summary>Put the interface in promiscuous mode (for a SPAN port whose copies are not addressed to this host). Default false.</summary>
     public bool Promiscuous { get; set; }
+
+    /// <summary>The rings <see cref="Rings"/> asks for on this machine.</summary>
+    public int EffectiveRings => Rings == 0 ? Environment.ProcessorCount : Rings;
+
+    /// <summary>One sentence naming the first invalid setting, or null.</summary>
+    public string? Validate()
+    {
+        if (Rings is < 0 or > 64)
+        {
+            return $"Sources:AfPacket:Rings must be between 0 (one per core) and 64 (was {Rings}).";
+        }
+
+        if (!Enabled)
+        {
+            return null;
+        }
+
+        if (string.IsNullOrWhiteSpace(Interface))
+        {
+            return "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1).";
+        }
+
+        var ring = new AfPacketSourceOptions { Interface = Interface, BlockSizeBytes = BlockSizeBytes, BlockCount = BlockCount };
+        return ring.Validate() is { } error ? "Sources:AfPacket: " + error : null;
+    }
 }
 
 /// <summary>libpcap live capture: the portable alternative to AF_PACKET; needs CAP_NET_RAW.</summary>
@@ -69,4 +136,8 @@ public sealed class PcapSourceSettings
 
     /// <summary>Default false.</summary>
     public bool Promiscuous { get; set; }
+
+    /// <summary>One sentence naming the first invalid setting, or null.</summary>
+    public string? Validate() =>
+        string.IsNullOrWhiteSpace(Interface) ? "Sources:Pcap:Interface must name the network interface to capture on (for example eth1)." : null;
 }

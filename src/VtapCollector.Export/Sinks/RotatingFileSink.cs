@@ -1,6 +1,7 @@
 using System.Globalization;
 using VtapCollector.Export.Formats;
 using VtapCollector.Export.Metrics;
+using VtapCollector.Export.Storage;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Export.Sinks;
@@ -41,26 +42,24 @@ public sealed class RotatingFileSink : IRecordSink
     private readonly long _maxFileBytes;
     private readonly long _maxTotalBytes;
     private readonly TimeSpan _rotateInterval;
-    private readonly TimeSpan _retryInterval;
     private readonly UnixFileMode _filePermissions;
     private readonly string _directory;
     private readonly string _stem;
     private readonly string _extension;
     private readonly byte[] _buffer = new byte[BufferSize];
+    private readonly IoRetry _health;
 
     private FileStream? _file;
     private long _fileLength;
     private int _used;
     private long _bufferedRecords;
     private long _activeSince;
-    private long _failedAt;
     private string? _lastStamp;
     private int _lastSuffix;
 
     // Bytes of this sink's rotated files as of the last directory listing plus the rotations since;
     // -1 until the first listing. Others can only remove files, which makes this an upper bound.
     private long _rotatedBytes = -1;
-    private volatile bool _healthy;
     private bool _disposed;
 
     private long _recordsWritten;
@@ -87,7 +86,7 @@ public sealed class RotatingFileSink : IRecordSink
         _maxFileBytes = options.MaxFileBytes;
         _maxTotalBytes = options.MaxTotalBytes;
         _rotateInterval = options.RotateInterval;
-        _retryInterval = options.RetryInterval;
+        _health = new IoRetry(options.RetryInterval, _time);
         _filePermissions = options.FilePermissions;
         CurrentPath = Path.GetFullPath(options.Path);
         _directory = Path.GetDirectoryName(CurrentPath) ?? Path.GetPathRoot(CurrentPath)!;
@@ -98,11 +97,10 @@ public sealed class RotatingFileSink : IRecordSink
         try
         {
             Open(now);
-            _healthy = true;
         }
         catch (Exception failure) when (IsFileError(failure))
         {
-            Fail(now, failure);
+            Fail(failure);
         }
     }
 
@@ -113,7 +111,7 @@ public sealed class RotatingFileSink : IRecordSink
     public IRecordEncoder Encoder { get; }
 
     /// <inheritdoc/>
-    public bool IsHealthy => _healthy;
+    public bool IsHealthy => _health.IsHealthy;
 
     /// <summary>The full path of the active file.</summary>
     public string CurrentPath { get; }
@@ -137,7 +135,7 @@ public sealed class RotatingFileSink : IRecordSink
     public long RecordsLost => Volatile.Read(ref _recordsLost);
 
     /// <summary>The message of the error that made the sink unhealthy, or null while it is healthy.</summary>
-    public string? LastError { get; private set; }
+    public string? LastError => _health.LastError;
 
     /// <inheritdoc/>
     public bool Write(in FlowRecord record, ReadOnlySpan<byte> encoded)
@@ -145,7 +143,7 @@ public sealed class RotatingFileSink : IRecordSink
         ObjectDisposedException.ThrowIf(_disposed, this);
         var now = _time.GetTimestamp();
         var length = encoded.Length + 1;
-        if ((!_healthy && !TryRecover(now)) || length > _buffer.Length)
+        if ((!_health.IsHealthy && !TryRecover(now)) || length > _buffer.Length)
         {
             _failures++;
             return false;
@@ -197,7 +195,7 @@ public sealed class RotatingFileSink : IRecordSink
         }
 
         var now = _time.GetTimestamp();
-        if (!_healthy)
+        if (!_health.IsHealthy)
         {
             TryRecover(now);
             return;
@@ -231,7 +229,7 @@ public sealed class RotatingFileSink : IRecordSink
         }
         catch (Exception failure) when (IsFileError(failure))
         {
-            Fail(now, failure);
+            Fail(failure);
         }
 
         if (_used > 0)
@@ -249,7 +247,7 @@ public sealed class RotatingFileSink : IRecordSink
 
     private bool TryRecover(long now)
     {
-        if (_time.GetElapsedTime(_failedAt, now) < _retryInterval)
+        if (!_health.RetryDue())
         {
             return false;
         }
@@ -261,12 +259,11 @@ public sealed class RotatingFileSink : IRecordSink
         }
         catch (Exception failure) when (IsFileError(failure))
         {
-            Fail(now, failure);
+            Fail(failure);
             return false;
         }
 
-        LastError = null;
-        _healthy = true;
+        _health.Recovered();
         return true;
     }
 
@@ -279,7 +276,7 @@ public sealed class RotatingFileSink : IRecordSink
         }
         catch (Exception failure) when (IsFileError(failure))
         {
-            Fail(now, failure);
+            Fail(failure);
             return false;
         }
     }
@@ -303,7 +300,7 @@ public sealed class RotatingFileSink : IRecordSink
         catch (Exception failure) when (IsFileError(failure))
         {
             // Whatever step failed, recovery reopens the active path and the next record retries the rotation.
-            Fail(now, failure);
+            Fail(failure);
             return false;
         }
 
@@ -379,11 +376,9 @@ public sealed class RotatingFileSink : IRecordSink
         _bufferedRecords = 0;
     }
 
-    private void Fail(long now, Exception failure)
+    private void Fail(Exception failure)
     {
-        _failedAt = now;
-        LastError = failure.Message;
-        _healthy = false;
+        _health.Fail(failure);
         CloseFile();
     }
 
@@ -546,7 +541,7 @@ public sealed class RotatingFileSink : IRecordSink
 
     private static bool IsDigits(ReadOnlySpan<char> text) => !text.ContainsAnyExceptInRange('0', '9');
 
-    private static bool IsFileError(Exception failure) => failure is IOException or UnauthorizedAccessException;
+    private static bool IsFileError(Exception failure) => IoRetry.IsFileError(failure);
 
     private readonly record struct RotatedFile(string Stamp, int Suffix, string Path, long Length);
 }

@@ -78,7 +78,7 @@ internal static class ReplayCommand
             stopwatch.Stop();
             if (error is not CaptureError.None and not CaptureError.RecordTruncated)
             {
-                await log.WriteLineAsync($"vtap-collector: '{inputName}': {error.Describe(reader.Magic)}").ConfigureAwait(false);
+                await log.WriteLineAsync($"vtap-collector: '{inputName}': {error.Describe(reader)}").ConfigureAwait(false);
                 return 1;
             }
 
@@ -96,7 +96,7 @@ internal static class ReplayCommand
             if (error == CaptureError.RecordTruncated)
             {
                 // The records of everything before the cut were written; say so, and fail the exit code.
-                await log.WriteLineAsync($"vtap-collector: '{inputName}': {error.Describe()}").ConfigureAwait(false);
+                await log.WriteLineAsync($"vtap-collector: '{inputName}': {error.Describe(reader)}").ConfigureAwait(false);
                 return 1;
             }
         }

@@ -89,10 +89,16 @@ internal sealed class SendOptions
             throw new UsageException($"Option --to takes HOST:PORT with a port from 1 to 65535 (for example 127.0.0.1:4789 or [::1]:4789); '{text}' is not one.");
         }
 
-        var bare = host.Trim('[', ']');
-        if (IPAddress.TryParse(bare, out var address))
+        // An address literal goes through the daemon's own strict parser: 1.2.3:4789 is a typo, not 1.2.0.3.
+        if (Capture.Udp.EndPointText.TryParse(text, out var literal))
         {
-            return new IPEndPoint(address, port);
+            return literal!;
+        }
+
+        var bare = host.Trim('[', ']');
+        if (host.StartsWith('[') || bare.All(c => char.IsAsciiDigit(c) || c == '.'))
+        {
+            throw new UsageException($"Option --to takes HOST:PORT with an IPv4 address of four numbers (127.0.0.1:4789), a bracketed IPv6 address ([::1]:4789) or a host name; '{text}' is none of them.");
         }
 
         IPAddress[] addresses;
@@ -165,7 +171,7 @@ internal static class SendCommand
                         if (error != CaptureError.None)
                         {
                             state.Flush();
-                            await log.WriteLineAsync($"vtap-collector: '{options.Input}': {error.Describe(reader.Magic)}").ConfigureAwait(false);
+                            await log.WriteLineAsync($"vtap-collector: '{options.Input}': {error.Describe(reader)}").ConfigureAwait(false);
                             return 1;
                         }
                     }

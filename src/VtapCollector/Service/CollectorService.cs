@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,6 +36,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
     private Task _background = Task.CompletedTask;
     private volatile bool _started;
     private int _stopRequested;
+    private string _startedWith = string.Empty;
 
     public CollectorService(
         LiveCollector pipeline,
@@ -56,6 +56,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        _startedWith = WithoutAllowList(_configuration);
         _pipeline.Start();
         _started = true;
         var settings = _pipeline.Settings;
@@ -64,6 +65,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
         var capacity = _pipeline.Workers.Sum(w => (long)w.Table.Capacity);
         var memory = _pipeline.Workers.Sum(w => w.Table.MemoryBytes) / (1024 * 1024);
         Log.Started(_logger, sources, _pipeline.Workers.Count, capacity, memory, sinks, settings.MetricsListen.ToString());
+        Log.WarmedUp(_logger, (long)_pipeline.WarmupDuration.TotalMilliseconds);
         if (settings.AllowList.AnySource)
         {
             Log.AllowListOpen(_logger, sources);
@@ -74,9 +76,9 @@ internal sealed class CollectorService : IHostedService, IDisposable
         }
 
         var udp = _pipeline.Sources.Receivers.Where(r => r.Counters.Source == "udp").Select(r => r.Counters.ReceiveBufferBytes).DefaultIfEmpty(long.MaxValue).Min();
-        if (udp < settings.Raw.Sources.Udp.ReceiveBufferBytes)
+        if (udp < settings.Sections.Sources.Udp.ReceiveBufferBytes)
         {
-            Log.ReceiveBufferSmall(_logger, udp, settings.Raw.Sources.Udp.ReceiveBufferBytes);
+            Log.ReceiveBufferSmall(_logger, udp, settings.Sections.Sources.Udp.ReceiveBufferBytes);
         }
 
         _reloadRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, Reload);
@@ -110,7 +112,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _background.ConfigureAwait(false);
         Log.Stopping(_logger, _pipeline.Workers.Sum(w => (long)w.Table.Count));
-        var timeout = _pipeline.Settings.Raw.Pipeline.ShutdownTimeoutSeconds;
+        var timeout = _pipeline.Settings.Sections.Pipeline.ShutdownTimeoutSeconds;
         var finished = await Task.Run(() => _pipeline.Stop(TimeSpan.FromSeconds(timeout)), CancellationToken.None).ConfigureAwait(false);
         if (finished)
         {
@@ -162,7 +164,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
             }
         }
 
-        var maxIdle = _pipeline.Settings.Raw.Metrics.ReadyMaxIdleSeconds;
+        var maxIdle = _pipeline.Settings.Sections.Metrics.ReadyMaxIdleSeconds;
         if (maxIdle > 0)
         {
             var last = _pipeline.Workers.Max(w => Volatile.Read(ref w.Counters.LastPacketNanos));
@@ -317,23 +319,17 @@ internal sealed class CollectorService : IHostedService, IDisposable
         _pipeline.AllowList.Current = settings.AllowList;
         Interlocked.Increment(ref _reloads.Succeeded);
         Log.Reloaded(_logger, settings.AllowList.Describe());
-        if (WithoutAllowList(settings.Raw) != WithoutAllowList(_pipeline.Settings.Raw))
+        var current = WithoutAllowList(_configuration);
+        if (current != _startedWith)
         {
             Log.ReloadNeedsRestart(_logger);
         }
     }
 
-    private static string WithoutAllowList(CollectorSettings raw)
-    {
-        var allowList = raw.AllowList;
-        raw.AllowList = new AllowListSettings();
-        try
-        {
-            return JsonSerializer.Serialize(raw);
-        }
-        finally
-        {
-            raw.AllowList = allowList;
-        }
-    }
+    /// <summary>Every configuration value except the allow-list's, as sorted key=value lines: what a reload cannot change in place.</summary>
+    private static string WithoutAllowList(IConfiguration configuration) =>
+        string.Join('\n', configuration.AsEnumerable()
+            .Where(entry => entry.Value is not null && !entry.Key.StartsWith("AllowList", StringComparison.OrdinalIgnoreCase))
+            .Select(entry => $"{entry.Key.ToUpperInvariant()}={entry.Value}")
+            .Order(StringComparer.Ordinal));
 }

@@ -15,20 +15,22 @@ namespace VtapCollector.Service;
 internal sealed class LiveCollector : IDisposable
 {
     private readonly ValidatedSettings _settings;
+    private readonly EngineSetup _setup;
 
     public LiveCollector(ValidatedSettings settings, IReadOnlyList<IRecordSink> sinks)
     {
         _settings = settings;
-        var metrics = settings.Raw.Metrics;
-        Engine = new FlowEngine(new EngineSetup(
-            settings.Raw.Pipeline,
+        var metrics = settings.Sections.Metrics;
+        _setup = new EngineSetup(
+            settings.Sections.Pipeline,
             settings.FlowTable,
             settings.Decoder,
             settings.AllowList,
             sinks,
             EngineClock.Wall,
             metrics.MaxVniLabels,
-            metrics.MaxTunnelSourceLabels));
+            metrics.MaxTunnelSourceLabels);
+        Engine = new FlowEngine(_setup);
         Sources = new LiveSources(Engine);
     }
 
@@ -42,10 +44,18 @@ internal sealed class LiveCollector : IDisposable
 
     public IReadOnlyList<FlowWorker> Workers => Engine.Workers;
 
-    /// <summary>Opens the sources (one sentence when one cannot be opened), then starts every thread.</summary>
+    /// <summary>How long the warm-up before the first real packet took.</summary>
+    public TimeSpan WarmupDuration { get; private set; }
+
+    /// <summary>
+    /// Opens the sources (one sentence when one cannot be opened), warms the packet path up with
+    /// synthetic traffic on a scratch engine (the kernel buffers what arrives meanwhile), then starts
+    /// every thread.
+    /// </summary>
     public void Start()
     {
-        Sources.Open(_settings.Raw.Sources, _settings.UdpListen, _settings.UdpSockets, _settings.AfPacketRings, _settings.Decoder);
+        Sources.Open(_settings.Sections.Sources, _settings.Decoder);
+        WarmupDuration = EngineWarmup.Run(_setup);
         Engine.Start();
         Sources.Start();
     }

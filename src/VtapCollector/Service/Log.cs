@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Information, "Allow-list: {AllowList}.")]
     public static partial void AllowListInForce(ILogger logger, string allowList);
 
+    [LoggerMessage(1004, LogLevel.Information, "The packet path was compiled and warmed up with synthetic traffic in {Milliseconds} ms before the first real packet.")]
+    public static partial void WarmedUp(ILogger logger, long milliseconds);
+
     [LoggerMessage(1010, LogLevel.Information, "Stopping: receiving stopped, ending {Flows} active flows as shutdown records.")]
     public static partial void Stopping(ILogger logger, long flows);
 

@@ -48,7 +48,7 @@ internal static class RunCommand
 
         if (checkOnly)
         {
-            await error.WriteLineAsync($"vtap-collector: the configuration is valid ({settings.Workers} workers; allow-list: {settings.AllowList.Describe()}).").ConfigureAwait(false);
+            await error.WriteLineAsync($"vtap-collector: the configuration is valid ({settings.Sections.Pipeline.EffectiveWorkers} workers; allow-list: {settings.AllowList.Describe()}).").ConfigureAwait(false);
             return 0;
         }
 
@@ -125,22 +125,24 @@ internal static class RunCommand
 
     private static List<IRecordSink> OpenSinks(ValidatedSettings settings)
     {
+        var configured = settings.Sections.Sinks;
         var sinks = new List<IRecordSink>();
-        if (settings.Raw.Sinks.Stdout.Enabled)
+        if (configured.File.Enabled)
         {
-            sinks.Add(new StreamSink(Console.OpenStandardOutput()));
+            sinks.Add(new RotatingFileSink(configured.File.ToOptions()));
         }
 
-        if (settings.Raw.Sinks.File.Enabled)
-        {
-            sinks.Add(new RotatingFileSink(settings.Raw.Sinks.File.ToOptions()));
-        }
-
-        if (settings.Raw.Kafka.Enabled)
+        if (configured.Kafka.Enabled)
         {
             // Reports (a broker's rejection, an unreachable cluster, a full spool) arrive rate-limited
             // per cause from librdkafka's threads and go to the log once the host's logger exists.
-            sinks.Add(new KafkaSink(settings.Raw.Kafka.ToOptions(), KafkaReports.Forward));
+            sinks.Add(new KafkaSink(configured.Kafka.ToOptions(), KafkaReports.Forward));
+        }
+
+        // A first run with no configuration at all must show records, not fail for want of a sink.
+        if (configured.Stdout.Enabled || sinks.Count == 0)
+        {
+            sinks.Insert(0, new StreamSink(Console.OpenStandardOutput(), encoder: Export.Formats.RecordFormats.Create(configured.Stdout.Format)));
         }
 
         return sinks;
@@ -183,7 +185,7 @@ internal static class RunCommand
             kestrel.AddServerHeader = false;
             kestrel.Listen(settings.MetricsListen, listen => listen.Protocols = HttpProtocols.Http1);
         });
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.Raw.Pipeline.ShutdownTimeoutSeconds + 5));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.Sections.Pipeline.ShutdownTimeoutSeconds + 5));
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(_ => new LiveCollector(settings, sinks));

@@ -7,13 +7,12 @@ using VtapCollector.Flows;
 
 namespace VtapCollector.Service;
 
-/// <summary>Settings after validation, with the text forms parsed.</summary>
+/// <summary>
+/// Settings after validation: every section checked by its own class, and the options the components
+/// are built from (parsed and with their defaults applied).
+/// </summary>
 internal sealed record ValidatedSettings(
-    CollectorSettings Raw,
-    IReadOnlyList<IPEndPoint> UdpListen,
-    int UdpSockets,
-    int AfPacketRings,
-    int Workers,
+    CollectorSettings Sections,
     AllowList AllowList,
     DecoderOptions Decoder,
     FlowTableOptions FlowTable,
@@ -29,9 +28,6 @@ internal static class SettingsLoader
 {
     public const string SystemConfigFile = "/etc/vtap-collector/vtap-collector.json";
     public const string EnvironmentPrefix = "VTAP__";
-
-    /// <summary>Top-level sections a configuration may have; anything else is a typo.</summary>
-    private static readonly string[] KnownSections = ["Sources", "AllowList", "Decoder", "Flows", "Pipeline", "Sinks", "Kafka", "Metrics", "Logging"];
 
     /// <summary>Builds the configuration from its sources. <paramref name="configFile"/> must exist when given.</summary>
     public static IConfigurationRoot Build(string? configFile, IReadOnlyList<string> commandLine, string? systemConfigFile = SystemConfigFile)
@@ -57,13 +53,44 @@ internal static class SettingsLoader
     /// <summary>Binds and validates; returns null and one sentence when something is wrong.</summary>
     public static ValidatedSettings? TryLoad(IConfiguration configuration, out string? error)
     {
-        foreach (var section in configuration.GetChildren())
+        var settings = Load(configuration, out error);
+        error = error is null ? null : OneLine(error);
+        return settings;
+    }
+
+    /// <summary>
+    /// The sentence quotes what the user wrote; a value with a line break or another control character
+    /// would split it over lines of the log (and forge a second log line), so those are shown escaped.
+    /// </summary>
+    private static string OneLine(string sentence)
+    {
+        if (!sentence.Any(char.IsControl))
         {
-            if (!KnownSections.Contains(section.Key, StringComparer.OrdinalIgnoreCase))
+            return sentence;
+        }
+
+        var text = new System.Text.StringBuilder(sentence.Length + 16);
+        foreach (var c in sentence)
+        {
+            _ = c switch
             {
-                error = $"Unknown configuration section '{section.Key}'; the sections are {string.Join(", ", KnownSections)}.";
-                return null;
-            }
+                '\n' => text.Append("\\n"),
+                '\r' => text.Append("\\r"),
+                '\t' => text.Append("\\t"),
+                _ when char.IsControl(c) => text.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => text.Append(c),
+            };
+        }
+
+        return text.ToString();
+    }
+
+    private static ValidatedSettings? Load(IConfiguration configuration, out string? error)
+    {
+        if (ConfigurationShape.Check(configuration, typeof(CollectorSettings), ["Logging"]) is { } shapeError)
+        {
+            error = shapeError;
+            return null;
         }
 
         var raw = new CollectorSettings();
@@ -88,203 +115,33 @@ internal static class SettingsLoader
         return bindError.Message.TrimEnd('.') + inner + ".";
     }
 
-    private static string? Validate(CollectorSettings raw, out ValidatedSettings? settings)
+    /// <summary>Each section validates itself, in the order a reader meets them; the first complaint wins.</summary>
+    private static string? Validate(CollectorSettings sections, out ValidatedSettings? settings)
     {
         settings = null;
-        var cores = Environment.ProcessorCount;
-        var sources = raw.Sources;
-        if (!sources.Udp.Enabled && !sources.AfPacket.Enabled && !sources.Pcap.Enabled)
+        if ((sections.Sources.Validate() ?? sections.Pipeline.Validate() ?? sections.Sinks.Validate()) is { } error)
         {
-            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled or Sources:Pcap:Enabled to true.";
+            return error;
         }
 
-        var listen = new List<IPEndPoint>();
-        if (sources.Udp.Enabled)
+        var allowList = sections.AllowList.ToAllowList(out error);
+        var decoder = allowList is null ? null : sections.Decoder.ToOptions(out error);
+        var table = decoder is null ? null : sections.Flows.ToOptions(sections.Pipeline.EffectiveWorkers, out error);
+        var metrics = table is null ? null : sections.Metrics.Validate(out error);
+        if (metrics is null)
         {
-            var texts = sources.Udp.Listen.Count == 0 ? ["0.0.0.0:4789"] : sources.Udp.Listen;
-            foreach (var text in texts)
-            {
-                if (!TryParseEndPoint(text, out var endPoint))
-                {
-                    return $"Sources:Udp:Listen entry '{text}' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789).";
-                }
-
-                listen.Add(endPoint);
-            }
-
-            if (sources.Udp.Sockets is < 0 or > 64)
-            {
-                return $"Sources:Udp:Sockets must be between 0 (one per core) and 64 (was {sources.Udp.Sockets}).";
-            }
-
-            var udp = new Capture.UdpTunnelReceiverOptions
-            {
-                ReceiveBufferBytes = sources.Udp.ReceiveBufferBytes,
-                BatchSize = sources.Udp.BatchSize,
-                MaxDatagramBytes = sources.Udp.MaxDatagramBytes,
-            };
-            if (udp.Validate() is { } udpError)
-            {
-                return "Sources:Udp:" + udpError;
-            }
+            return error;
         }
 
-        if (sources.AfPacket.Enabled && string.IsNullOrWhiteSpace(sources.AfPacket.Interface))
-        {
-            return "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1).";
-        }
-
-        if (sources.AfPacket.Enabled && new Capture.Live.AfPacketSourceOptions
-            {
-                Interface = sources.AfPacket.Interface,
-                BlockSizeBytes = sources.AfPacket.BlockSizeBytes,
-                BlockCount = sources.AfPacket.BlockCount,
-            }.Validate() is { } ringError)
-        {
-            return "Sources:AfPacket: " + ringError;
-        }
-
-        if (sources.AfPacket.Rings is < 0 or > 64)
-        {
-            return $"Sources:AfPacket:Rings must be between 0 (one per core) and 64 (was {sources.AfPacket.Rings}).";
-        }
-
-        if (sources.Pcap.Enabled && string.IsNullOrWhiteSpace(sources.Pcap.Interface))
-        {
-            return "Sources:Pcap:Interface must name the network interface to capture on (for example eth1).";
-        }
-
-        var allowList = AllowList.TryCreate(raw.AllowList.SourceCidrs, raw.AllowList.Vnis, out var allowError);
-        if (allowList is null)
-        {
-            return allowError;
-        }
-
-        var decoder = new DecoderOptions
-        {
-            VxlanPorts = raw.Decoder.VxlanPorts.Count == 0 ? [DecoderOptions.VxlanIanaPort, DecoderOptions.VxlanLinuxPort] : raw.Decoder.VxlanPorts,
-            GenevePorts = raw.Decoder.GenevePorts.Count == 0 ? [DecoderOptions.GeneveIanaPort] : raw.Decoder.GenevePorts,
-        };
-        if (decoder.Validate() is { } decoderError)
-        {
-            return "Decoder: " + decoderError;
-        }
-
-        var pipeline = raw.Pipeline;
-        if (pipeline.Workers is < 0 or > 256)
-        {
-            return $"Pipeline:Workers must be between 0 (half the cores) and 256 (was {pipeline.Workers}).";
-        }
-
-        if (!IsPowerOfTwo(pipeline.DispatchQueueCapacity, 64, 1 << 24))
-        {
-            return $"Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was {pipeline.DispatchQueueCapacity}).";
-        }
-
-        if (!IsPowerOfTwo(pipeline.RecordQueueCapacity, 64, 1 << 24))
-        {
-            return $"Pipeline:RecordQueueCapacity must be a power of two between 64 and 16777216 (was {pipeline.RecordQueueCapacity}).";
-        }
-
-        if (pipeline.ShutdownTimeoutSeconds is < 1 or > 3600)
-        {
-            return $"Pipeline:ShutdownTimeoutSeconds must be between 1 and 3600 (was {pipeline.ShutdownTimeoutSeconds}).";
-        }
-
-        var workers = pipeline.Workers == 0 ? Math.Max(1, cores / 2) : pipeline.Workers;
-        var flows = raw.Flows;
-        if (flows.ActiveTimeoutSeconds < 1 || flows.IdleTimeoutSeconds < 1 || flows.TcpIdleTimeoutSeconds < 1 || flows.TcpClosingTimeoutSeconds < 0)
-        {
-            return "Flows:ActiveTimeoutSeconds, IdleTimeoutSeconds and TcpIdleTimeoutSeconds must be at least 1, and TcpClosingTimeoutSeconds at least 0.";
-        }
-
-        if (flows.Capacity < 16 * workers)
-        {
-            return $"Flows:Capacity ({flows.Capacity}) must be at least 16 flows per worker ({16 * workers} for {workers} workers).";
-        }
-
-        var table = new FlowTableOptions
-        {
-            Capacity = flows.Capacity / workers,
-            ActiveTimeout = TimeSpan.FromSeconds(flows.ActiveTimeoutSeconds),
-            IdleTimeout = TimeSpan.FromSeconds(flows.IdleTimeoutSeconds),
-            TcpIdleTimeout = TimeSpan.FromSeconds(flows.TcpIdleTimeoutSeconds),
-            TcpClosingTimeout = TimeSpan.FromSeconds(flows.TcpClosingTimeoutSeconds),
-        };
-        if (table.Validate() is { } tableError)
-        {
-            return "Flows: " + tableError;
-        }
-
-        var sinks = raw.Sinks;
-        if (!sinks.Stdout.Enabled && !sinks.File.Enabled && !raw.Kafka.Enabled)
-        {
-            return "No sink is enabled; set Sinks:Stdout:Enabled, Sinks:File:Enabled or Kafka:Enabled to true.";
-        }
-
-        if (raw.Kafka.Enabled && raw.Kafka.ToOptions().Validate() is { } kafkaError)
-        {
-            return kafkaError;
-        }
-
-        if (sinks.File.Enabled && sinks.File.ToOptions().Validate() is { } fileError)
-        {
-            return fileError;
-        }
-
-        if (!TryParseEndPoint(raw.Metrics.Listen, out var metricsListen))
-        {
-            return $"Metrics:Listen '{raw.Metrics.Listen}' is not ADDRESS:PORT (example: 127.0.0.1:9464).";
-        }
-
-        if (raw.Metrics.MaxVniLabels is < 0 or > 100_000 || raw.Metrics.MaxTunnelSourceLabels is < 0 or > 100_000)
-        {
-            return "Metrics:MaxVniLabels and Metrics:MaxTunnelSourceLabels must be between 0 and 100000.";
-        }
-
-        if (raw.Metrics.ReadyMaxIdleSeconds < 0)
-        {
-            return $"Metrics:ReadyMaxIdleSeconds cannot be negative (was {raw.Metrics.ReadyMaxIdleSeconds}).";
-        }
-
-        settings = new ValidatedSettings(
-            raw,
-            listen,
-            sources.Udp.Sockets == 0 ? cores : sources.Udp.Sockets,
-            sources.AfPacket.Rings == 0 ? cores : sources.AfPacket.Rings,
-            workers,
-            allowList,
-            decoder,
-            table,
-            metricsListen);
+        settings = new ValidatedSettings(sections, allowList!, decoder!, table!, metrics);
         return null;
     }
 
-    private static bool IsPowerOfTwo(int value, int min, int max) => value >= min && value <= max && (value & (value - 1)) == 0;
-
-    /// <summary>Parses <c>1.2.3.4:5</c>, <c>[::1]:5</c> or <c>::1:5</c>-free forms; port 0 is allowed (tests: pick a free port).</summary>
+    /// <summary>Parses <c>1.2.3.4:5</c> or <c>[::1]:5</c> strictly (<see cref="Capture.Udp.EndPointText"/>); port 0 is allowed (tests: pick a free port).</summary>
     public static bool TryParseEndPoint(string? text, out IPEndPoint endPoint)
     {
-        endPoint = null!;
-        if (string.IsNullOrWhiteSpace(text) || !IPEndPoint.TryParse(text.Trim(), out var parsed) || parsed is null)
-        {
-            return false;
-        }
-
-        // IPEndPoint.TryParse accepts a bare address as port 0; an address without a port is a mistake here.
-        var trimmed = text.Trim();
-        var colon = trimmed.LastIndexOf(':');
-        if (colon < 0 || trimmed.EndsWith(']') || !int.TryParse(trimmed.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _))
-        {
-            return false;
-        }
-
-        if (parsed.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !trimmed.StartsWith('['))
-        {
-            return false;
-        }
-
-        endPoint = parsed;
-        return true;
+        var parsed = Capture.Udp.EndPointText.TryParse(text, out var result);
+        endPoint = result!;
+        return parsed;
     }
 }

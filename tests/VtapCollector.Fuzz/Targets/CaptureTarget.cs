@@ -8,7 +8,8 @@ namespace VtapCollector.Fuzz.Targets;
 /// The pcap/pcapng reader, the input being the whole capture file, read three ways: from a
 /// MemoryStream in one go (the buffered path), from a non-seekable stream that hands out a few
 /// bytes per read (the pipe path: refills, compaction, records straddling reads), and from a file
-/// (the memory-mapped path of replay). All three must deliver the same packets and end the same way.
+/// (the memory-mapped path of replay). All three must deliver the same packets and end the same way,
+/// with the same account of where and why, and that account must make a sentence.
 /// </summary>
 internal sealed class CaptureTarget : IFuzzTarget
 {
@@ -16,7 +17,8 @@ internal sealed class CaptureTarget : IFuzzTarget
 
     public string Name => "capture";
 
-    public IReadOnlyList<string> Instrument => ["VtapCollector.Capture.dll VtapCollector.Capture.CaptureReader"];
+    public IReadOnlyList<string> Instrument =>
+        ["VtapCollector.Capture.dll VtapCollector.Capture.CaptureReader VtapCollector.Capture.MappedFileWindow VtapCollector.Capture.CaptureErrorMessages"];
 
     public IEnumerable<string>? Dictionary =>
     [
@@ -63,7 +65,7 @@ internal sealed class CaptureTarget : IFuzzTarget
             throw new InvalidOperationException($"The reader counts {reader.Packets} packets of {reader.CapturedBytes} bytes but delivered {digest.Packets} of {digest.Bytes}.");
         }
 
-        return new Outcome(error, digest.Packets, digest.Bytes, digest.Hash);
+        return new Outcome(error, digest.Packets, digest.Bytes, digest.Hash, reader.ErrorOffset, reader.ErrorRecord, reader.ErrorBlockName, error.Describe(reader));
     }
 
     public IEnumerable<Seed> Seeds(string repositoryRoot)
@@ -95,7 +97,7 @@ internal sealed class CaptureTarget : IFuzzTarget
         }
     }
 
-    private readonly record struct Outcome(CaptureError Error, long Packets, long Bytes, ulong Hash);
+    private readonly record struct Outcome(CaptureError Error, long Packets, long Bytes, ulong Hash, long ErrorOffset, long ErrorRecord, string? ErrorBlock, string Sentence);
 
     /// <summary>What was delivered: counts and a hash of every packet's metadata and bytes.</summary>
     private sealed class Digest

@@ -1,13 +1,12 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using VtapCollector.Kafka;
-using VtapCollector.Kafka.Spool;
+using VtapCollector.Export.Storage;
 
 namespace VtapCollector.Fuzz.Targets;
 
 /// <summary>
-/// The Kafka spool's recovery: the input becomes one or two segment files (after their magic) and
+/// The Kafka spool's recovery (its <see cref="SegmentLog"/>): the input becomes one or two segment files (after their magic) and
 /// optionally a checkpoint; the spool is opened, read to its end, every record completed, closed and
 /// opened again. Every whole record after the checkpoint must come out exactly once, and nothing may
 /// be left to replay on the second opening.
@@ -22,13 +21,13 @@ namespace VtapCollector.Fuzz.Targets;
 internal sealed class SpoolTarget : IFuzzTarget
 {
     private const int HeaderLength = 6;
-    private const int MaxBodyLength = 2 + DiskSpool.MaxKeyBytes + DiskSpool.MaxValueBytes;
+    private const int MaxBodyLength = 2 + SegmentLog.MaxKeyBytes + SegmentLog.MaxValueBytes;
 
     private readonly string _directory = Scratch.File("spool");
 
     public string Name => "spool";
 
-    public IReadOnlyList<string> Instrument => ["VtapCollector.Kafka.dll VtapCollector.Kafka.Spool"];
+    public IReadOnlyList<string> Instrument => ["VtapCollector.Export.dll VtapCollector.Export.Storage"];
 
     public IEnumerable<string>? Dictionary => null;
 
@@ -61,10 +60,10 @@ internal sealed class SpoolTarget : IFuzzTarget
                 [.. "VTKSPL01"u8, .. segments[i]]);
         }
 
-        var checkpoint = new SpoolPosition(0, 0);
+        var checkpoint = new LogPosition(0, 0);
         if ((flags & 1) != 0)
         {
-            var written = new SpoolPosition((ulong)(input[1] % 4), BinaryPrimitives.ReadUInt16LittleEndian(input[2..]));
+            var written = new LogPosition((ulong)(input[1] % 4), BinaryPrimitives.ReadUInt16LittleEndian(input[2..]));
             WriteCheckpoint(written, corrupt: (flags & 2) != 0);
             checkpoint = (flags & 2) != 0 ? checkpoint : written;
         }
@@ -104,52 +103,53 @@ internal sealed class SpoolTarget : IFuzzTarget
         }
     }
 
-    private DiskSpool Open(List<string> reports) =>
-        new(_directory, maxBytes: 1L << 30, segmentBytes: 1L << 20, SpoolFsyncPolicy.Never, SpoolOverflowPolicy.DropNewest, (_, text) => reports.Add(text));
+    private SegmentLog Open(List<string> reports) => new(
+        new SegmentLogOptions(_directory, MaxBytes: 1L << 30, SegmentBytes: 1L << 20, LogFsyncPolicy.Never, LogOverflowPolicy.DropNewest, TimeSpan.FromSeconds(5), "Fuzzed spool"),
+        (_, text) => reports.Add(text));
 
-    private static string Describe(DiskSpool spool, List<string> reports) => string.Create(
+    private static string Describe(SegmentLog spool, List<string> reports) => string.Create(
         CultureInfo.InvariantCulture,
         $"Recovered {spool.RecoveredRecords}, pending {spool.PendingRecords}, unread {spool.UnreadRecords}, truncated {spool.TruncatedBytes} bytes, error '{spool.LastError}'; reports: {string.Join(" | ", reports)}");
 
     /// <summary>
-    /// The records segment <paramref name="id"/> owes, by the format of DiskSpool's remarks: whole
+    /// The records segment <paramref name="id"/> owes, by the format of SegmentLog's remarks: whole
     /// records with a valid checksum and key length, up to the first one that is not, less those up
     /// to the checkpoint when the checkpoint is this segment's and falls on a record boundary; none
     /// when the checkpoint is past the segment.
     /// </summary>
-    private static long ExpectedRecords(ulong id, byte[] records, SpoolPosition checkpoint)
+    private static long ExpectedRecords(ulong id, byte[] records, LogPosition checkpoint)
     {
         if (checkpoint.Segment > id)
         {
             return 0;
         }
 
-        var checkpointOffset = checkpoint.Segment == id ? checkpoint.Offset : DiskSpool.FileHeaderLength;
-        var matched = checkpointOffset == DiskSpool.FileHeaderLength;
+        var checkpointOffset = checkpoint.Segment == id ? checkpoint.Offset : SegmentLog.FileHeaderLength;
+        var matched = checkpointOffset == SegmentLog.FileHeaderLength;
         long whole = 0;
         long delivered = 0;
         var offset = 0;
-        while (records.Length - offset >= DiskSpool.RecordHeaderLength)
+        while (records.Length - offset >= SegmentLog.RecordHeaderLength)
         {
             var bodyLength = BinaryPrimitives.ReadUInt32LittleEndian(records.AsSpan(offset));
-            if (bodyLength is < 2 or > MaxBodyLength || records.Length - offset - DiskSpool.RecordHeaderLength < bodyLength)
+            if (bodyLength is < 2 or > MaxBodyLength || records.Length - offset - SegmentLog.RecordHeaderLength < bodyLength)
             {
                 break;
             }
 
-            var body = records.AsSpan(offset + DiskSpool.RecordHeaderLength, (int)bodyLength);
+            var body = records.AsSpan(offset + SegmentLog.RecordHeaderLength, (int)bodyLength);
             if (Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(records.AsSpan(offset + 4))
                 || BinaryPrimitives.ReadUInt16LittleEndian(body) > bodyLength - 2)
             {
                 break;
             }
 
-            offset += DiskSpool.RecordHeaderLength + (int)bodyLength;
+            offset += SegmentLog.RecordHeaderLength + (int)bodyLength;
             whole++;
-            if (DiskSpool.FileHeaderLength + offset <= checkpointOffset)
+            if (SegmentLog.FileHeaderLength + offset <= checkpointOffset)
             {
                 delivered++;
-                matched |= DiskSpool.FileHeaderLength + offset == checkpointOffset;
+                matched |= SegmentLog.FileHeaderLength + offset == checkpointOffset;
             }
         }
 
@@ -160,21 +160,21 @@ internal sealed class SpoolTarget : IFuzzTarget
     private static void FixChecksums(byte[] records)
     {
         var offset = 0;
-        while (records.Length - offset >= DiskSpool.RecordHeaderLength)
+        while (records.Length - offset >= SegmentLog.RecordHeaderLength)
         {
             var bodyLength = BinaryPrimitives.ReadUInt32LittleEndian(records.AsSpan(offset));
-            if (bodyLength > records.Length - offset - DiskSpool.RecordHeaderLength)
+            if (bodyLength > records.Length - offset - SegmentLog.RecordHeaderLength)
             {
                 return;
             }
 
-            var body = records.AsSpan(offset + DiskSpool.RecordHeaderLength, (int)bodyLength);
+            var body = records.AsSpan(offset + SegmentLog.RecordHeaderLength, (int)bodyLength);
             BinaryPrimitives.WriteUInt32LittleEndian(records.AsSpan(offset + 4), Crc32C.Compute(body));
-            offset += DiskSpool.RecordHeaderLength + (int)bodyLength;
+            offset += SegmentLog.RecordHeaderLength + (int)bodyLength;
         }
     }
 
-    private void WriteCheckpoint(SpoolPosition position, bool corrupt)
+    private void WriteCheckpoint(LogPosition position, bool corrupt)
     {
         var bytes = new byte[20];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, position.Segment);
@@ -186,7 +186,7 @@ internal sealed class SpoolTarget : IFuzzTarget
     public IEnumerable<Seed> Seeds(string repositoryRoot)
     {
         byte[] three = [.. Record("flow-1", "{\"src\":\"10.0.0.1\"}"), .. Record("", "{}"), .. Record("flow-3", "{\"bytes\":1500}")];
-        var firstEnd = DiskSpool.FileHeaderLength + Record("flow-1", "{\"src\":\"10.0.0.1\"}").Length;
+        var firstEnd = SegmentLog.FileHeaderLength + Record("flow-1", "{\"src\":\"10.0.0.1\"}").Length;
         yield return new Seed("three-records", [0, 0, 0, 0, 0, 0, .. three]);
         yield return new Seed("three-records-fixed", [4, 0, 0, 0, 0, 0, .. three]);
         yield return new Seed("checkpoint-after-first", [1, 1, (byte)firstEnd, (byte)(firstEnd >> 8), 0, 0, .. three]);
@@ -200,8 +200,8 @@ internal sealed class SpoolTarget : IFuzzTarget
         yield return new Seed("empty", [0, 0, 0, 0, 0, 0]);
 
         // Two segments: split after the first record, the checkpoint in either or past both.
-        var split = firstEnd - DiskSpool.FileHeaderLength;
-        var secondEnd = DiskSpool.FileHeaderLength + Record("", "{}").Length;
+        var split = firstEnd - SegmentLog.FileHeaderLength;
+        var secondEnd = SegmentLog.FileHeaderLength + Record("", "{}").Length;
         yield return new Seed("two-segments", [8, 0, 0, 0, (byte)split, (byte)(split >> 8), .. three]);
         yield return new Seed("two-segments-checkpoint-in-second", [9, 2, (byte)secondEnd, 0, (byte)split, (byte)(split >> 8), .. three]);
         yield return new Seed("two-segments-checkpoint-past-both", [9, 3, 8, 0, (byte)split, (byte)(split >> 8), .. three]);
@@ -212,8 +212,8 @@ internal sealed class SpoolTarget : IFuzzTarget
     {
         var keyBytes = Encoding.UTF8.GetBytes(key);
         var valueBytes = Encoding.UTF8.GetBytes(value);
-        var record = new byte[DiskSpool.RecordHeaderLength + 2 + keyBytes.Length + valueBytes.Length];
-        var body = record.AsSpan(DiskSpool.RecordHeaderLength);
+        var record = new byte[SegmentLog.RecordHeaderLength + 2 + keyBytes.Length + valueBytes.Length];
+        var body = record.AsSpan(SegmentLog.RecordHeaderLength);
         BinaryPrimitives.WriteUInt16LittleEndian(body, (ushort)keyBytes.Length);
         keyBytes.CopyTo(body[2..]);
         valueBytes.CopyTo(body[(2 + keyBytes.Length)..]);

@@ -54,7 +54,7 @@ public partial class DocumentationTests
     /// <summary>Leaf configuration keys (<c>Section:Sub:Key</c>) of a settings class, by reflection.</summary>
     private static IEnumerable<string> SettingKeys(Type type, string prefix)
     {
-        foreach (var property in type.GetProperties())
+        foreach (var property in type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Where(p => p.CanWrite))
         {
             var key = prefix + property.Name;
             var nested = property.PropertyType.IsClass && property.PropertyType != typeof(string) && !property.PropertyType.IsGenericType;

@@ -24,13 +24,8 @@ public class DaemonKafkaTests(OracleCaptures captures) : IClassFixture<OracleCap
         var spool = Directory.CreateTempSubdirectory("vtap-spool-").FullName;
         try
         {
-            using var daemon = DaemonProcess.Start(RunCommandTests.Config().Replace(
-                "\"Metrics\":",
-                $$"""
-                "Kafka": { "Enabled": true, "BootstrapServers": "{{cluster.BootstrapServers}}", "Topic": "{{topic}}", "SpoolDirectory": "{{spool}}" },
-                  "Metrics":
-                """,
-                StringComparison.Ordinal));
+            using var daemon = DaemonProcess.Start(RunCommandTests.Config(extraSections:
+                $$""", "Kafka": { "Enabled": true, "BootstrapServers": "{{cluster.BootstrapServers}}", "Topic": "{{topic}}", "SpoolDirectory": "{{spool}}" }"""));
 
             RunCommandTests.SendAndWait(daemon, capture.Path, RunCommandTests.TunnelDatagrams(capture.Path).Datagrams);
             Assert.Equal(0, daemon.Terminate(Wait));

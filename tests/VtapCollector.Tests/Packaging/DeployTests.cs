@@ -32,8 +32,8 @@ public partial class DeployTests
             .Replace("@SETTINGS@", string.Join("\n      ",
                 "Environment=VTAP__ALLOWLIST__SOURCECIDRS__0=10.20.2.0/24",
                 "Environment=VTAP__ALLOWLIST__SOURCECIDRS__1=10.30.0.0/16",
-                "Environment=VTAP__KAFKA__ENABLED=true",
-                "Environment=VTAP__KAFKA__BOOTSTRAPSERVERS=broker1:9092,broker2:9092"), StringComparison.Ordinal)
+                "Environment=VTAP__SINKS__KAFKA__ENABLED=true",
+                "Environment=VTAP__SINKS__KAFKA__BOOTSTRAPSERVERS=broker1:9092,broker2:9092"), StringComparison.Ordinal)
             .Replace("@PACKAGE_URL@", "https://example.org/vtap-collector_0.1.0-1_amd64.deb", StringComparison.Ordinal)
             .Replace("@NIC_MTU@", "3900", StringComparison.Ordinal)
             .Replace("@NIC@", "eth0", StringComparison.Ordinal);

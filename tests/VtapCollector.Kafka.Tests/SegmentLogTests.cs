@@ -1,9 +1,9 @@
 using System.Text;
-using VtapCollector.Kafka.Spool;
+using VtapCollector.Export.Storage;
 
 namespace VtapCollector.Kafka.Tests;
 
-public sealed class DiskSpoolTests
+public sealed class SegmentLogTests
 {
     private const long SegmentBytes = 64 * 1024;
 
@@ -125,7 +125,7 @@ public sealed class DiskSpoolTests
         Assert.Equal("spool-truncated", cause);
         Assert.Contains("cut short", message, StringComparison.Ordinal);
 
-        Assert.Equal(SpoolAppendResult.Appended, reopened.Append("key"u8, "after the crash"u8));
+        Assert.Equal(LogAppendResult.Appended, reopened.Append("key"u8, "after the crash"u8));
         Assert.Equal([.. written.Take(99), "after the crash"], ReadAll(reopened).Select(r => r.Value).ToList());
     }
 
@@ -140,7 +140,7 @@ public sealed class DiskSpoolTests
         }
 
         var segment = directory.Segments().Single();
-        var offset = DiskSpool.FileHeaderLength + written.Take(50).Sum(RecordLength) + DiskSpool.RecordHeaderLength + 20;
+        var offset = SegmentLog.FileHeaderLength + written.Take(50).Sum(RecordLength) + SegmentLog.RecordHeaderLength + 20;
         using (var file = new FileStream(segment, FileMode.Open))
         {
             file.Position = offset;
@@ -162,9 +162,9 @@ public sealed class DiskSpoolTests
         using var directory = new TempDirectory();
         using var spool = Open(directory, maxBytes: 2 * SegmentBytes);
         var results = Enumerable.Range(0, 1_000).Select(i => spool.Append("key"u8, Encoding.UTF8.GetBytes(Value(i)))).ToList();
-        var kept = results.Count(r => r == SpoolAppendResult.Appended);
+        var kept = results.Count(r => r == LogAppendResult.Appended);
         Assert.True(kept < 1_000);
-        Assert.All(results.Skip(kept), r => Assert.Equal(SpoolAppendResult.Full, r));
+        Assert.All(results.Skip(kept), r => Assert.Equal(LogAppendResult.Full, r));
         Assert.Equal(1_000 - kept, spool.DroppedRecords);
         Assert.True(spool.Bytes <= 2 * SegmentBytes);
         Assert.Equal(Enumerable.Range(0, kept).Select(Value).ToList(), ReadAll(spool).Select(r => r.Value).ToList());
@@ -175,10 +175,10 @@ public sealed class DiskSpoolTests
     {
         using var directory = new TempDirectory();
         var reports = new List<string>();
-        using var spool = Open(directory, maxBytes: 3 * SegmentBytes, overflow: SpoolOverflowPolicy.DropOldest, report: (_, m) => reports.Add(m));
+        using var spool = Open(directory, maxBytes: 3 * SegmentBytes, overflow: LogOverflowPolicy.DropOldest, report: (_, m) => reports.Add(m));
         for (var i = 0; i < 2_000; i++)
         {
-            Assert.Equal(SpoolAppendResult.Appended, spool.Append("key"u8, Encoding.UTF8.GetBytes(Value(i))));
+            Assert.Equal(LogAppendResult.Appended, spool.Append("key"u8, Encoding.UTF8.GetBytes(Value(i))));
         }
 
         Assert.True(spool.DroppedRecords > 0);
@@ -189,27 +189,135 @@ public sealed class DiskSpoolTests
         Assert.Equal(Enumerable.Range((int)spool.DroppedRecords, left.Count).Select(Value).ToList(), left);
     }
 
-    private static DiskSpool Open(TempDirectory directory, long maxBytes = 1024 * SegmentBytes, SpoolOverflowPolicy overflow = SpoolOverflowPolicy.DropNewest, Action<string, string>? report = null) =>
-        new(directory.Path, maxBytes, SegmentBytes, SpoolFsyncPolicy.EverySecond, overflow, report);
+    [Fact]
+    public void FlushedAppends_SurviveTheProcessEndingWithoutDispose_ThoseAfterTheLastFlushDoNot()
+    {
+        using var directory = new TempDirectory();
+        var crashed = Open(directory);
+        var written = Append(crashed, 300);
+        Assert.True(crashed.Flush());
+
+        // Still in the log's buffer (far below its 256 KiB) when the process dies.
+        Append(crashed, 5);
+
+        // kill -9: no Sync, no Dispose. What Flush wrote is in the file, whole.
+        using var reopened = Open(directory);
+        Assert.Equal(300, reopened.RecoveredRecords);
+        Assert.Equal(0, reopened.TruncatedSegments);
+        Assert.Equal(written, ReadAll(reopened).Select(r => r.Value).ToList());
+        crashed.Dispose();
+    }
+
+    [Fact]
+    public void UnreadBytes_FollowAppendsAndReads_AndCheckpointedRecordsFollowTheSavedCheckpoint()
+    {
+        using var directory = new TempDirectory();
+        using var log = Open(directory);
+        var written = Append(log, 100);
+        Assert.Equal(written.Sum(RecordLength), log.UnreadBytes);
+        Assert.Equal(log.AppendedBytes, log.UnreadBytes);
+
+        var read = ReadAll(log);
+        Assert.Equal(0, log.UnreadBytes);
+        foreach (var (_, end) in read.Take(40))
+        {
+            log.Complete(end);
+        }
+
+        Assert.Equal(40, log.ConsumedRecords);
+        Assert.Equal(0, log.CheckpointedRecords);
+        log.Sync();
+        Assert.Equal(40, log.CheckpointedRecords);
+
+        using var reopened = Open(directory);
+        Assert.Equal(60, reopened.RecoveredRecords);
+        Assert.Equal(written.Skip(40).Sum(RecordLength), reopened.UnreadBytes);
+    }
+
+    [Fact]
+    public void Sync_WithEverySync_HandsOutTheSegmentToForceToDiskOutsideTheOwnersLock()
+    {
+        using var directory = new TempDirectory();
+        using var log = Open(directory);
+        Append(log, 10);
+        var handle = log.Sync();
+        Assert.NotNull(handle);
+        Assert.Null(SegmentLog.ForceToDisk(handle));
+        Assert.Equal(1, log.Fsyncs);
+
+        // Nothing written since: nothing to force.
+        Assert.Null(log.Sync());
+    }
+
+    [Fact]
+    public void DamageAfterOpening_SkipsTheRestOfItsSegment_CountsAndReportsIt_AndAppendsContinue()
+    {
+        using var directory = new TempDirectory();
+        var reports = new List<string>();
+        using var log = Open(directory, report: (cause, _) => reports.Add(cause));
+        var written = Append(log, 100);
+        Assert.True(log.Flush());
+
+        var offset = SegmentLog.FileHeaderLength + written.Take(50).Sum(RecordLength) + SegmentLog.RecordHeaderLength + 20;
+        using (var file = new FileStream(directory.Segments().Single(), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            file.Position = offset;
+            var value = file.ReadByte();
+            file.Position = offset;
+            file.WriteByte((byte)(value ^ 0x01));
+        }
+
+        Assert.Equal(written.Take(50).ToList(), ReadAll(log).Select(r => r.Value).ToList());
+        Assert.Equal(50, log.DroppedRecords);
+        Assert.Equal(0, log.UnreadRecords);
+        Assert.Equal(0, log.UnreadBytes);
+        Assert.Equal("spool-corrupt", Assert.Single(reports));
+
+        Assert.Equal(LogAppendResult.Appended, log.Append("key"u8, "after the damage"u8));
+        Assert.Equal(["after the damage"], ReadAll(log).Select(r => r.Value).ToList());
+    }
+
+    [Fact]
+    public void TornTail_IsCountedAsATruncatedSegment()
+    {
+        using var directory = new TempDirectory();
+        using (var log = Open(directory))
+        {
+            Append(log, 20);
+        }
+
+        var segment = directory.Segments().Single();
+        using (var file = new FileStream(segment, FileMode.Open))
+        {
+            file.SetLength(file.Length - 3);
+        }
+
+        using var reopened = Open(directory);
+        Assert.Equal(1, reopened.TruncatedSegments);
+        Assert.Equal(19, reopened.RecoveredRecords);
+    }
+
+    private static SegmentLog Open(TempDirectory directory, long maxBytes = 1024 * SegmentBytes, LogOverflowPolicy overflow = LogOverflowPolicy.DropNewest, Action<string, string>? report = null) =>
+        new(new SegmentLogOptions(directory.Path, maxBytes, SegmentBytes, LogFsyncPolicy.EverySync, overflow, TimeSpan.FromSeconds(5)), report);
 
     private static string Value(int i) => $"{{\"record\":{i},\"padding\":\"{new string('x', 200 + (i % 50))}\"}}";
 
-    private static int RecordLength(string value) => DiskSpool.RecordHeaderLength + 2 + "key".Length + Encoding.UTF8.GetByteCount(value);
+    private static int RecordLength(string value) => SegmentLog.RecordHeaderLength + 2 + "key".Length + Encoding.UTF8.GetByteCount(value);
 
-    private static List<string> Append(DiskSpool spool, int count)
+    private static List<string> Append(SegmentLog spool, int count)
     {
         var values = Enumerable.Range(0, count).Select(Value).ToList();
         foreach (var value in values)
         {
-            Assert.Equal(SpoolAppendResult.Appended, spool.Append("key"u8, Encoding.UTF8.GetBytes(value)));
+            Assert.Equal(LogAppendResult.Appended, spool.Append("key"u8, Encoding.UTF8.GetBytes(value)));
         }
 
         return values;
     }
 
-    private static List<(string Value, SpoolPosition End)> ReadAll(DiskSpool spool)
+    private static List<(string Value, LogPosition End)> ReadAll(SegmentLog spool)
     {
-        var read = new List<(string, SpoolPosition)>();
+        var read = new List<(string, LogPosition)>();
         while (spool.TryRead(out var key, out var value, out var end))
         {
             Assert.True(key.SequenceEqual("key"u8));
