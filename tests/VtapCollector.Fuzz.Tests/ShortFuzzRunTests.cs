@@ -9,11 +9,11 @@ namespace VtapCollector.Fuzz.Tests;
 /// </summary>
 /// <remarks>
 /// Edge floors (afl's edges_found), measured on a 2-core machine under load: the seeds alone reach
-/// decoder 261, capture 221, settings 463, spool 283 (afl-showmap -C), and 25-second runs reached
-/// 392-394, 325-329, 507-520 and 289. The floors sit about a third of the way from the seeds to
-/// the runs, so a run must add coverage of its own, and a harness that stops reaching the code, or
-/// an instrumentation step that silently did nothing, fails. The spool's format is small enough
-/// that its seeds already reach nearly all of it: its floor only guards the harness.
+/// decoder 261, capture 286, settings 700, spool 336 (afl-showmap -C), and 25-second runs reached
+/// 392-394, 537, 861 and 342. The floors sit about a third of the way from the seeds to the runs,
+/// so a run must add coverage of its own, and a harness that stops reaching the code, or an
+/// instrumentation step that silently did nothing, fails. The spool's format is small enough that
+/// its seeds already reach nearly all of it: its floor only guards the harness.
 /// </remarks>
 public sealed class ShortFuzzRunTests(ITestOutputHelper output, FuzzReport report) : IClassFixture<FuzzReport>
 {
@@ -21,9 +21,9 @@ public sealed class ShortFuzzRunTests(ITestOutputHelper output, FuzzReport repor
 
     [Theory]
     [InlineData("decoder", 300)]
-    [InlineData("capture", 255)]
-    [InlineData("settings", 475)]
-    [InlineData("spool", 265)]
+    [InlineData("capture", 370)]
+    [InlineData("settings", 750)]
+    [InlineData("spool", 320)]
     public void Target_FuzzedFor25Seconds_NoCrashNoHangAndCoverage(string target, int edgeFloor)
     {
         var run = AflRun.Start(target, Seconds);
