@@ -36,6 +36,25 @@ public class SettingsLoaderFuzzFindingsTests
         Assert.DoesNotContain('\n', error);
     }
 
+    /// <summary>
+    /// Found while building the fuzz seeds: "Logging" is a section the loader lets through (the
+    /// host's own), but binding then rejects it as a property CollectorSettings lacks, so a
+    /// configuration that sets a log level cannot start.
+    /// </summary>
+    [Fact(Skip = "Known defect in the loader (src/VtapCollector): the binder rejects the Logging section that ConfigurationShape allows.")]
+    public void TryLoad_LoggingSection_IsAccepted()
+    {
+        var json = """
+            { "Sources": { "Udp": { "Enabled": true } }, "Sinks": { "Stdout": { "Enabled": true } },
+              "Logging": { "LogLevel": { "Default": "Warning" } } }
+            """u8.ToArray();
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(json)).Build();
+
+        var settings = SettingsLoader.TryLoad(configuration, out var error);
+
+        Assert.True(settings is not null, error);
+    }
+
     private static string? Load(string hex)
     {
         var json = Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
