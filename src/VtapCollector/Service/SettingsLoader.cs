@@ -96,7 +96,14 @@ internal static class SettingsLoader
         var raw = new CollectorSettings();
         try
         {
-            configuration.Bind(raw, o => o.ErrorOnUnknownConfiguration = true);
+            // Section by section: the root also holds Logging, which is the logging system's to read.
+            BindSection(configuration, "Sources", raw.Sources);
+            BindSection(configuration, "AllowList", raw.AllowList);
+            BindSection(configuration, "Decoder", raw.Decoder);
+            BindSection(configuration, "Flows", raw.Flows);
+            BindSection(configuration, "Pipeline", raw.Pipeline);
+            BindSection(configuration, "Sinks", raw.Sinks);
+            BindSection(configuration, "Metrics", raw.Metrics);
         }
         catch (InvalidOperationException bindError)
         {
@@ -107,6 +114,10 @@ internal static class SettingsLoader
         error = Validate(raw, out var settings);
         return settings;
     }
+
+    private static void BindSection<T>(IConfiguration configuration, string name, T target)
+        where T : class =>
+        configuration.GetSection(name).Bind(target, o => o.ErrorOnUnknownConfiguration = true);
 
     private static string Describe(InvalidOperationException bindError)
     {
