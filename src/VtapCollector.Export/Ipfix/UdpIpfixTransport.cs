@@ -14,10 +14,11 @@ public sealed class UdpIpfixTransport : IIpfixTransport
     private bool _healthy = true;
 
     /// <summary>Opens a socket to <paramref name="collector"/> (resolving a host name now, once).</summary>
+    /// <exception cref="IOException">The host name does not resolve.</exception>
     public UdpIpfixTransport(IpfixCollectorAddress collector)
     {
         ArgumentNullException.ThrowIfNull(collector);
-        var address = collector.Address ?? Dns.GetHostAddresses(collector.Host)[0];
+        var address = collector.Address ?? Resolve(collector);
         _socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
         _socket.Connect(new IPEndPoint(address, collector.Port));
     }
@@ -60,4 +61,17 @@ public sealed class UdpIpfixTransport : IIpfixTransport
 
     /// <inheritdoc/>
     public void Dispose() => _socket.Dispose();
+
+    private static IPAddress Resolve(IpfixCollectorAddress collector)
+    {
+        try
+        {
+            var addresses = Dns.GetHostAddresses(collector.Host);
+            return addresses.Length > 0 ? addresses[0] : throw new IOException($"IPFIX collector {collector}: the host name has no address.");
+        }
+        catch (SocketException error)
+        {
+            throw new IOException($"IPFIX collector {collector}: cannot resolve the host name: {error.Message}", error);
+        }
+    }
 }

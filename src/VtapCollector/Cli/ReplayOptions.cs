@@ -12,6 +12,9 @@ internal sealed class ReplayOptions
     /// <summary>Output path or "-" for stdout.</summary>
     public string Output { get; private set; } = "-";
 
+    /// <summary>IPFIX export as well: <c>udp://HOST:PORT</c>, <c>tcp://HOST:PORT</c> or an IPFIX file (RFC 5655); null for none.</summary>
+    public string? Ipfix { get; private set; }
+
     public List<ushort> VxlanPorts { get; } = [];
 
     public List<ushort> GenevePorts { get; } = [];
@@ -56,6 +59,14 @@ internal sealed class ReplayOptions
             {
                 case "--output" or "-o":
                     options.Output = reader.Value(argument);
+                    break;
+                case "--ipfix":
+                    options.Ipfix = reader.Value(argument);
+                    if (options.Ipfix.Contains("://", StringComparison.Ordinal) && Export.Ipfix.IpfixCollectorAddress.TryParse(options.Ipfix, out var ipfixError) is null)
+                    {
+                        throw new UsageException($"--ipfix: {ipfixError}.");
+                    }
+
                     break;
                 case "--vxlan-port":
                     options.VxlanPorts.Add((ushort)reader.Int(argument, 1, 65535));
