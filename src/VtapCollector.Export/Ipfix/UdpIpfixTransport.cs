@@ -6,12 +6,14 @@ namespace VtapCollector.Export.Ipfix;
 /// <summary>
 /// IPFIX over UDP (RFC 7011 section 10.3): one message per datagram, through a connected
 /// non-blocking socket so a send is one system call with no address to marshal and never waits.
-/// A send that fails (no buffer space, ICMP port unreachable reported by the kernel) drops the message.
+/// A send that fails (no buffer space) drops the message; an ICMP port unreachable the kernel reports
+/// counts the previous message as not delivered. Both are counted as <c>not_connected</c>.
 /// </summary>
 public sealed class UdpIpfixTransport : IIpfixTransport
 {
     private readonly Socket _socket;
     private bool _healthy = true;
+    private int _previousRecords;
 
     /// <summary>Opens a socket to <paramref name="collector"/> (resolving a host name now, once).</summary>
     /// <exception cref="IOException">The host name does not resolve.</exception>
@@ -36,21 +38,26 @@ public sealed class UdpIpfixTransport : IIpfixTransport
     public void Send(ReadOnlySpan<byte> message, int records, bool templates)
     {
         var sent = _socket.Send(message, SocketFlags.None, out var error);
-        if (error == SocketError.ConnectionRefused)
+        var refused = error == SocketError.ConnectionRefused;
+        if (refused)
         {
-            // The error belongs to an earlier datagram (the kernel reports the ICMP error on the next
-            // call): this one was not sent yet, so it gets one more try.
+            // The kernel reports an ICMP port unreachable on the next call of a connected socket: the
+            // error is the previous datagram's, which nobody received. This one was not sent yet, so
+            // it gets one more try.
+            Counters.DroppedNotConnected += _previousRecords;
             sent = _socket.Send(message, SocketFlags.None, out error);
         }
 
-        _healthy = error == SocketError.Success && sent == message.Length;
-        if (_healthy)
+        _healthy = !refused && error == SocketError.Success;
+        if (error == SocketError.Success && sent == message.Length)
         {
             Counters.Sent(message.Length, records, templates);
+            _previousRecords = records;
         }
         else
         {
             Counters.DroppedNotConnected += records;
+            _previousRecords = 0;
         }
     }
 

@@ -111,8 +111,11 @@ public class IpfixNfdumpTests
         var refresh = TimeSpan.FromSeconds(1);
         using var sink = new IpfixSink(new IpfixSinkOptions { Collectors = [$"udp://127.0.0.1:{port}"], TemplateRefresh = refresh, TemplateRefreshMessages = 1_000_000 });
 
-        // Templates and records go out while nothing listens: they are lost, and counted.
+        // Templates and records go out while nothing listens: they are lost, and counted as the
+        // kernel reports the ICMP port unreachable errors.
         IpfixTestSupport.Write(sink, records);
+        IpfixTestSupport.Write(sink, records);
+        Assert.True(sink.Exporters[0].Transport.Counters.DroppedNotConnected > 0);
         var nfcapd = StartNfcapd(port, directory.Path);
 
         // Within the refresh interval the records carry no templates: the collector cannot read them.

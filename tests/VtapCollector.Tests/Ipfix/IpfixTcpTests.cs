@@ -35,21 +35,26 @@ public class IpfixTcpTests
         {
             Until(() => { sink.Flush(); return listener.Pending(); }, "the sink connected");
             using var session = listener.AcceptSocket();
+
+            // The connection completes on a thread-pool thread: until the sink sees it, messages wait in its small buffer.
+            Until(() => { sink.Flush(); return transport.IsConnected; }, "the sink saw the connection");
             IpfixTestSupport.Write(sink, batchA);
             Until(() => { sink.Flush(); return transport.BufferedMessages == 0; }, "the first session took the first batch");
             Drain(session, first, transport.Counters.BytesSent);
         }
 
         Until(() => { sink.Flush(); return !transport.IsConnected; }, "the sink saw the collector go");
+        Assert.Equal(0, transport.Counters.DroppedBufferFull);
         IpfixTestSupport.Write(sink, batchB);
         var dropped = transport.Counters.DroppedBufferFull;
         Assert.True(dropped > 0, "three buffered messages cannot hold three copies of the sample");
 
+        // Nothing is sent while the collector is away: what the second session must carry starts here.
+        var before = transport.Counters.BytesSent;
         using (var listener = Listen(port))
         {
             Until(() => { sink.Flush(); return listener.Pending(); }, "the sink reconnected");
             using var session = listener.AcceptSocket();
-            var before = transport.Counters.BytesSent;
             Until(() => { sink.Flush(); return transport.BufferedMessages == 0; }, "the second session took what was buffered");
             IpfixTestSupport.Write(sink, batchC);
             Until(() => { sink.Flush(); return transport.BufferedMessages == 0; }, "the second session took the last batch");
