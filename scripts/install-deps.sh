@@ -4,11 +4,12 @@
 # libpcap is the live-capture source, prometheus (server and promtool) scrapes and checks metrics,
 # librdkafka1 is what the .deb depends on, lintian/shellcheck check the package and its scripts,
 # cloud-init and packer validate the VM image recipes, afl++ fuzzes the parsers (with the sharpfuzz
-# tool, installed into .tools/, instrumenting the assemblies).
+# tool, installed into .tools/, instrumenting the assemblies), nfdump (nfcapd) and pmacct (nfacctd)
+# are the IPFIX collectors the export is checked against.
 # Idempotent: installs only what is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-packages=(tshark tcpdump python3-scapy iproute2 libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase afl++)
+packages=(tshark tcpdump python3-scapy iproute2 libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase afl++ nfdump pmacct)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

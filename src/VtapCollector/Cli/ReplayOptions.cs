@@ -14,6 +14,8 @@ internal sealed class ReplayOptions
 
     /// <summary>The record format's name, one of <see cref="Export.Formats.RecordFormats.Names"/>.</summary>
     public string Format { get; private set; } = Export.Formats.RecordFormats.Default;
+    /// <summary>IPFIX export as well: <c>udp://HOST:PORT</c>, <c>tcp://HOST:PORT</c> or an IPFIX file (RFC 5655); null for none.</summary>
+    public string? Ipfix { get; private set; }
 
     public List<ushort> VxlanPorts { get; } = [];
 
@@ -65,6 +67,14 @@ internal sealed class ReplayOptions
                     if (Export.Formats.RecordFormats.Create(options.Format) is null)
                     {
                         throw new UsageException($"--format '{options.Format}' is not a record format; use one of: {string.Join(", ", Export.Formats.RecordFormats.Names)}.");
+                    }
+
+                    break;
+                case "--ipfix":
+                    options.Ipfix = reader.Value(argument);
+                    if (options.Ipfix.Contains("://", StringComparison.Ordinal) && Export.Ipfix.IpfixCollectorAddress.TryParse(options.Ipfix, out var ipfixError) is null)
+                    {
+                        throw new UsageException($"--ipfix: {ipfixError}.");
                     }
 
                     break;

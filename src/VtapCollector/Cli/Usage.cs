@@ -28,6 +28,8 @@ internal static class Usage
         Replay options:
           --output FILE|-            Where records go (default: - for stdout).
           --format NAME              Record format: vtap (default), ecs, ocsf or azure-flowtuple.
+          --ipfix DEST               Export the records as IPFIX too: udp://HOST:PORT, tcp://HOST:PORT or a FILE
+                                     (an RFC 5655 IPFIX file: the messages back to back).
           --vxlan-port N             Decapsulate UDP port N as VXLAN (repeatable; default 4789 and 8472).
           --geneve-port N            Decapsulate UDP port N as Geneve (repeatable; default 6081).
           --active-timeout S         Seconds between update records of a long flow (default 60).

@@ -5,6 +5,7 @@ using VtapCollector.Engine;
 using VtapCollector.Engine.Ingress;
 using VtapCollector.Engine.Sources;
 using VtapCollector.Engine.Workers;
+using VtapCollector.Export.Ipfix;
 using VtapCollector.Export.Sinks;
 using VtapCollector.Flows;
 
@@ -41,6 +42,7 @@ internal static class ReplayCommand
         await using (input.ConfigureAwait(false))
         {
             var output = new StreamSink(OpenOutput(options.Output), options.Output == "-" ? "stdout" : "file", leaveOpen: false, encoder: Export.Formats.RecordFormats.Create(options.Format));
+            using var ipfix = OpenIpfix(options.Ipfix);
             using var engine = new FlowEngine(new EngineSetup(
                 new PipelineOptions
                 {
@@ -54,7 +56,7 @@ internal static class ReplayCommand
                 options.ToFlowTableOptions(),
                 options.ToDecoderOptions(),
                 AllowList.Open,
-                [output],
+                ipfix is null ? [output] : [output, ipfix],
                 EngineClock.Packet));
             var ingress = engine.AddIngress("file");
             engine.Start();
@@ -75,6 +77,7 @@ internal static class ReplayCommand
             }
 
             output.Flush();
+            ipfix?.Dispose();
             stopwatch.Stop();
             if (error is not CaptureError.None and not CaptureError.RecordTruncated)
             {
@@ -85,6 +88,12 @@ internal static class ReplayCommand
             if (!output.IsHealthy)
             {
                 await log.WriteLineAsync($"vtap-collector: cannot write the records to '{options.Output}': {output.LastError}").ConfigureAwait(false);
+                return 1;
+            }
+
+            if (ipfix is not null && IpfixDropped(ipfix) is var dropped and > 0)
+            {
+                await log.WriteLineAsync($"vtap-collector: {dropped} IPFIX records could not be delivered to '{options.Ipfix}'.").ConfigureAwait(false);
                 return 1;
             }
 
@@ -128,6 +137,34 @@ internal static class ReplayCommand
         }
 
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+    }
+
+    /// <summary>The IPFIX sink of <c>--ipfix</c>: a collector address, or else a file written whole.</summary>
+    private static IpfixSink? OpenIpfix(string? destination)
+    {
+        if (destination is null)
+        {
+            return null;
+        }
+
+        if (destination.Contains("://", StringComparison.Ordinal))
+        {
+            // A replay loses nothing it can keep: a TCP collector gets a deep buffer and time to take it.
+            return new IpfixSink(new IpfixSinkOptions { Collectors = [destination], TcpBufferMessages = 65_536, ShutdownDrain = TimeSpan.FromSeconds(30) });
+        }
+
+        return new IpfixSink(new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024));
+    }
+
+    private static long IpfixDropped(IpfixSink sink)
+    {
+        long dropped = 0;
+        foreach (var exporter in sink.Exporters)
+        {
+            dropped += exporter.Transport.Counters.DroppedBufferFull + exporter.Transport.Counters.DroppedNotConnected;
+        }
+
+        return dropped;
     }
 
     private static Stream OpenOutput(string path) =>

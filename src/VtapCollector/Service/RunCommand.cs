@@ -139,6 +139,11 @@ internal static class RunCommand
             sinks.Add(new KafkaSink(configured.Kafka.ToOptions(), KafkaReports.Forward));
         }
 
+        if (configured.Ipfix.Enabled)
+        {
+            sinks.Add(new Export.Ipfix.IpfixSink(configured.Ipfix.ToOptions()));
+        }
+
         // A first run with no configuration at all must show records, not fail for want of a sink.
         if (configured.Stdout.Enabled || sinks.Count == 0)
         {

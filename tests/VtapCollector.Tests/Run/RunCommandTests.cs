@@ -165,6 +165,9 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Pipeline\": { \"Workers\": \"many\" }", "Pipeline:Workers 'many' is not a whole number." },
         { "\"Pipeline\": { \"DispatchQueueCapacity\": 1000 }", "Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was 1000)." },
         { "\"Sinks\": { \"Stdout\": { \"Format\": \"xml\" } }", "Sinks:Stdout:Format 'xml' is not a record format; use one of: vtap, ecs, ocsf, azure-flowtuple." },
+        { "\"Sinks\": { \"Ipfix\": { \"Enabled\": true } }", "Sinks:Ipfix:Collectors needs at least one collector, udp://HOST:PORT or tcp://HOST:PORT." },
+        { "\"Sinks\": { \"Ipfix\": { \"Enabled\": true, \"Collectors\": [ \"udp://1.2.3:4739\" ] } }", "Sinks:Ipfix:Collectors: 'udp://1.2.3:4739' has a host that is neither an IPv4 address in four parts, an IPv6 address in brackets nor a host name." },
+        { "\"Sinks\": { \"Ipfix\": { \"Enabled\": true, \"Collectors\": [ \"udp://127.0.0.1:4739\" ], \"MaxMessageBytes\": 100 } }", "Sinks:Ipfix:MaxMessageBytes must be from" },
         { "\"Metrics\": { \"Listen\": \"localhost\" }", "Metrics:Listen 'localhost' is not ADDRESS:PORT (example: 127.0.0.1:9464)." },
         { "\"Sources\": { \"AfPacket\": { \"Enabled\": true } }", "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1)." },
     };

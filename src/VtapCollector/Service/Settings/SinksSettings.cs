@@ -6,12 +6,14 @@ internal sealed class SinksSettings
     public StdoutSinkSettings Stdout { get; set; } = new();
     public FileSinkSettings File { get; set; } = new();
     public KafkaSettings Kafka { get; set; } = new();
+    public IpfixSettings Ipfix { get; set; } = new();
 
     /// <summary>One sentence naming the first invalid setting of the <c>Sinks</c> section, or null.</summary>
     public string? Validate() =>
         Export.Formats.RecordFormats.Validate("Sinks:Stdout:Format", Stdout.Format)
         ?? (File.Enabled ? File.ToOptions().Validate() : null)
-        ?? (Kafka.Enabled ? Kafka.ToOptions().Validate() : null);
+        ?? (Kafka.Enabled ? Kafka.ToOptions().Validate() : null)
+        ?? (Ipfix.Enabled ? Ipfix.ToOptions().Validate() : null);
 }
 
 /// <summary>Records on standard output, one per line.</summary>
@@ -113,5 +115,45 @@ internal sealed class KafkaSettings
         SpoolOverflow = SpoolOverflow,
         ReadyWatermarkBytes = ReadyWatermarkBytes,
         SpoolRetryInterval = SpoolRetryInterval,
+    };
+}
+
+/// <summary>IPFIX (RFC 7011) to collectors over UDP or TCP (the library's <c>IpfixSinkOptions</c> documents each in full).</summary>
+internal sealed class IpfixSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Collectors, each <c>udp://HOST:PORT</c> or <c>tcp://HOST:PORT</c>. Required when enabled.</summary>
+    public List<string> Collectors { get; set; } = [];
+
+    /// <summary>The observation domain id of every message. Default 0.</summary>
+    public uint ObservationDomainId { get; set; }
+
+    /// <summary>Over UDP, templates are resent at least this often, in seconds. Default 60.</summary>
+    public int TemplateRefreshSeconds { get; set; } = 60;
+
+    /// <summary>Over UDP, templates are resent at least every this many messages. Default 100.</summary>
+    public int TemplateRefreshMessages { get; set; } = 100;
+
+    /// <summary>The largest message in bytes. Default 1400.</summary>
+    public int MaxMessageBytes { get; set; } = 1400;
+
+    /// <summary>True: RFC 5103 biflow records; false: one record per direction. Default true.</summary>
+    public bool Biflow { get; set; } = true;
+
+    /// <summary>Over TCP, messages held while the collector is slow or away. Default 4096.</summary>
+    public int TcpBufferMessages { get; set; } = 4096;
+
+    /// <summary>The sink's options.</summary>
+    public Export.Ipfix.IpfixSinkOptions ToOptions() => new()
+    {
+        Collectors = [.. Collectors],
+        ObservationDomainId = ObservationDomainId,
+        TemplateRefresh = TimeSpan.FromSeconds(Math.Max(0, TemplateRefreshSeconds)),
+        TemplateRefreshMessages = TemplateRefreshMessages,
+        MaxMessageBytes = MaxMessageBytes,
+        Biflow = Biflow,
+        TcpBufferMessages = TcpBufferMessages,
     };
 }

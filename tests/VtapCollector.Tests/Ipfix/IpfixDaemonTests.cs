@@ -1,0 +1,43 @@
+using System.Net.Sockets;
+using VtapCollector.Tests.Run;
+
+namespace VtapCollector.Tests.Ipfix;
+
+/// <summary>The daemon with <c>Sinks:Ipfix</c> next to stdout: nfcapd receives the same flows the JSON lines report.</summary>
+[Collection(DaemonTests.Name)]
+public class IpfixDaemonTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void Daemon_IpfixSinkToNfcapd_CarriesTheFlowsOfTheJsonRecords()
+    {
+        using var directory = new TempFolder();
+        var port = IpfixTestSupport.FreePort(SocketType.Dgram);
+        var nfcapd = IpfixNfdumpTests.StartNfcapd(port, directory.Path);
+        List<IpfixNfdumpTests.Flow> dumped;
+        Oracle.CollectorRun run;
+        try
+        {
+            using var daemon = DaemonProcess.Start(RunCommandTests.Config($$""", "Ipfix": { "Enabled": true, "Collectors": [ "udp://127.0.0.1:{{port}}" ] }"""));
+            RunCommandTests.SendAndWait(daemon, IpfixTestSupport.Capture, RunCommandTests.TunnelDatagrams(IpfixTestSupport.Capture).Datagrams);
+            var exit = daemon.Terminate(Wait);
+            Assert.True(exit == 0, $"exit code {exit}\n{daemon.Logs}");
+            run = daemon.ParseRecords();
+        }
+        finally
+        {
+            Thread.Sleep(300);
+            dumped = IpfixNfdumpTests.StopAndDump(nfcapd, directory.Path);
+        }
+
+        // Every JSON record is one biflow record: the same count, and the same packets and bytes each way.
+        var records = run.FlowsById.Values.SelectMany(flow => flow.Records).ToList();
+        Assert.NotEmpty(records);
+        Assert.Equal(records.Count, dumped.Count);
+        Assert.Equal(records.Sum(r => r.GetProperty("packets_src_to_dst").GetInt64()), dumped.Sum(f => (long)f.InPackets));
+        Assert.Equal(records.Sum(r => r.GetProperty("bytes_src_to_dst").GetInt64()), dumped.Sum(f => (long)f.InBytes));
+        Assert.Equal(records.Sum(r => r.GetProperty("packets_dst_to_src").GetInt64()), dumped.Sum(f => (long)f.OutPackets));
+        Assert.Equal(records.Sum(r => r.GetProperty("bytes_dst_to_src").GetInt64()), dumped.Sum(f => (long)f.OutBytes));
+    }
+}
