@@ -16,19 +16,14 @@ internal sealed class FlowWorker : IFlowRecordWriter
     private const int BatchSize = 32;
     private const long ExpiryIntervalNanos = 1_000_000_000L;
 
-    /// <summary>
-    /// In a replay, empty passes spent yielding before the worker sleeps: the reader's next packets are
-    /// microseconds away. Live, a worker that emptied its queues sleeps at once: spinning there cost CPU
-    /// per datagram on the loopback benchmark and gained nothing a 1 ms sleep and the queue do not cover.
-    /// </summary>
-    private const int ReplaySpinsBeforeSleep = 64;
+    /// <summary>Empty passes a replay's worker yields before it naps.</summary>
+    private const int ReplayYieldsBeforeSleep = 64;
 
     private readonly SpscQueue<QueuedPacket>[] _inputs;
     private readonly SpscQueue<FlowRecord> _records;
     private readonly OverflowPolicy _recordOverflow;
     private readonly StopSignal _stop;
     private readonly EngineClock _clock;
-    private readonly int _spinsBeforeSleep;
     private readonly DecodedPacket[] _batch = new DecodedPacket[BatchSize];
     private readonly long[] _times = new long[BatchSize];
     private readonly DecodeStatus[] _statuses = new DecodeStatus[BatchSize];
@@ -46,7 +41,6 @@ internal sealed class FlowWorker : IFlowRecordWriter
         _recordOverflow = recordOverflow;
         _stop = stop;
         _clock = clock;
-        _spinsBeforeSleep = clock == EngineClock.Packet ? ReplaySpinsBeforeSleep : 0;
         Table = new FlowTable(options, this);
         _thread = new Thread(Run) { Name = $"vtap-flows-{index}", IsBackground = true };
     }
@@ -145,7 +139,10 @@ internal sealed class FlowWorker : IFlowRecordWriter
                     break;
                 }
 
-                if (++idlePasses < _spinsBeforeSleep)
+                // Queues empty. In a replay the reading thread refills them within microseconds, so the
+                // worker yields for a while before it naps; live, it naps at once (spinning there cost
+                // CPU per datagram and gained nothing).
+                if (_clock == EngineClock.Packet && ++idlePasses < ReplayYieldsBeforeSleep)
                 {
                     Thread.Yield();
                 }

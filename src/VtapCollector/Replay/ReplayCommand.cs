@@ -22,7 +22,7 @@ internal static class ReplayCommand
     public const string SampleName = "sample-vxlan.pcap";
 
     /// <summary>Packets a worker's queue holds in a replay: a burst of decoding never waits on a worker's cache misses.</summary>
-    private const int ReplayQueueCapacity = 1 << 12;
+    private const int ReplayQueueCapacity = 1 << 16;
 
     public static async Task<int> RunAsync(ReplayOptions options, TextWriter log)
     {
@@ -58,9 +58,9 @@ internal static class ReplayCommand
                 AllowList.Open,
                 ipfix is null ? [output] : [output, ipfix],
                 EngineClock.Packet));
+            var reader = new CaptureReader(input);
             var ingress = engine.AddIngress("file");
             engine.Start();
-            var reader = new CaptureReader(input);
             CaptureError error;
             try
             {
