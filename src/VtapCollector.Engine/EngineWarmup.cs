@@ -80,6 +80,7 @@ internal static class EngineWarmup
             }
         }
 
+        ingress.Flush();
         engine.Stopping.Stop();
         engine.Finish(EndReason.Shutdown, Environment.TickCount64 + 10_000);
         return stopwatch.Elapsed;

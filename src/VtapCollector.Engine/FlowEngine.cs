@@ -158,6 +158,12 @@ internal sealed class FlowEngine : IDisposable
     /// </summary>
     public bool Finish(EndReason reason, long deadline)
     {
+        // The sources have stopped: what they staged but did not publish goes to the workers now.
+        foreach (var ingress in _ingresses)
+        {
+            ingress.Flush();
+        }
+
         foreach (var worker in _workers)
         {
             worker.BeginDrain(reason);

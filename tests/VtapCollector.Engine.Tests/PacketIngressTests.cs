@@ -55,6 +55,7 @@ public class PacketIngressTests
     {
         var (ingress, queue, _) = Create();
         ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(100, 1));
+        ingress.Flush(); // as a source thread does after each batch it receives
 
         Assert.Equal(1, queue.Available(out var first));
         Assert.Equal(IpAddress.Parse("192.0.2.9"), queue[first].Packet.TunnelDestination);
@@ -71,6 +72,8 @@ public class PacketIngressTests
         {
             ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), payload);
         }
+
+        ingress.Flush(); // as a source thread does after each batch it receives
 
         Assert.Equal(64, queue.Count);
         Assert.Equal(36, ingress.Counters.DispatchDropped);
@@ -101,6 +104,8 @@ public class PacketIngressTests
             ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), payload);
         }
 
+        ingress.Flush(); // as a source thread does after each batch it receives
+
         Assert.True(consumer.Join(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, ingress.Counters.DispatchDropped);
     }
@@ -114,6 +119,7 @@ public class PacketIngressTests
         ingress.OnTunnelPayload(TunnelKind.Vxlan, From("198.51.100.7"), VxlanPayload(100, 1));
         ingress.OnTunnelPayload(TunnelKind.Vxlan, From("198.51.100.7"), [0xFF]);
         ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.44"), VxlanPayload(100, 1));
+        ingress.Flush(); // as a source thread does after each batch it receives
 
         Assert.Equal(2, ingress.Counters.Rejected[RejectReason.SourceNotAllowed]);
         Assert.Equal(0, ingress.Counters.Rejected[(int)DecodeStatus.VxlanTruncated]);
@@ -129,6 +135,7 @@ public class PacketIngressTests
 
         ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(8, 1));
         ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(7, 1));
+        ingress.Flush(); // as a source thread does after each batch it receives
 
         Assert.Equal(1, ingress.Counters.Rejected[RejectReason.VniNotAllowed]);
         Assert.Equal(1, queue.Count);
@@ -144,6 +151,7 @@ public class PacketIngressTests
 
         ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(100, 1).AsSpan(0, 5));
         ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), noIFlag);
+        ingress.Flush(); // as a source thread does after each batch it receives
 
         Assert.Equal(1, ingress.Counters.Rejected[(int)DecodeStatus.VxlanTruncated]);
         Assert.Equal(1, ingress.Counters.Rejected[(int)DecodeStatus.VxlanFlagNotSet]);
@@ -159,6 +167,8 @@ public class PacketIngressTests
         {
             ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload(vni, 1));
         }
+
+        ingress.Flush(); // as a source thread does after each batch it receives
 
         Assert.Equal([2, 1, 2], ingress.Counters.VniPackets);
         Assert.Equal(2 * 28 + 28 + 2 * 28, ingress.Counters.VniBytes.Sum());

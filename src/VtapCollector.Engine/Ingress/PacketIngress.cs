@@ -139,6 +139,8 @@ internal sealed class PacketIngress
             ref var item = ref queue[slot];
             item.IsTick = true;
             item.TimestampNanos = _now;
+
+            // Publishes the packets staged before the tick with it, in order.
             queue.Publish();
         }
     }
@@ -189,7 +191,27 @@ internal sealed class PacketIngress
         item.Packet = packet;
         item.TimestampNanos = timestampNanos;
         item.IsTick = false;
-        queue.Publish();
+        queue.Stage();
+        if (queue.Staged >= PublishBatch)
+        {
+            queue.PublishStaged();
+        }
+    }
+
+    /// <summary>Packets staged in a worker's queue before they are published to it in one write.</summary>
+    private const int PublishBatch = 32;
+
+    /// <summary>
+    /// Makes every packet staged for the workers visible to them. The source thread calls it after each
+    /// batch it receives (a recvmmsg call, a ring block) and at the end, so no packet waits longer than
+    /// one receive call; the engine calls it when it finishes, after the sources stopped.
+    /// </summary>
+    public void Flush()
+    {
+        foreach (var queue in _queues)
+        {
+            queue.PublishStaged();
+        }
     }
 
     /// <summary>

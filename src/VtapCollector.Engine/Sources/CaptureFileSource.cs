@@ -14,6 +14,7 @@ internal static class CaptureFileSource
     public static async Task<CaptureError> ReadAsync(CaptureReader reader, PacketIngress ingress)
     {
         var error = await reader.ReadAllAsync(new FrameHandler(ingress)).ConfigureAwait(false);
+        ingress.Flush();
         ingress.Counters.Packets = reader.Packets;
         ingress.Counters.Bytes = reader.CapturedBytes;
         return error;

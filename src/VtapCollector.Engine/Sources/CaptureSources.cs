@@ -80,6 +80,7 @@ internal sealed class CaptureReceiverThread : ReceiverThread
     protected override void ReceiveOnce()
     {
         _source.ReceiveBatch(ref _handler, PollMilliseconds);
+        Ingress.Flush();
         var counters = Counters;
         Volatile.Write(ref counters.Packets, _source.Packets);
         Volatile.Write(ref counters.Bytes, _source.Bytes);

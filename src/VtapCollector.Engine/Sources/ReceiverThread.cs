@@ -81,6 +81,7 @@ internal sealed class UdpReceiverThread : ReceiverThread
     {
         if (_socket.ReceiveBatch(ref _handler, PollMilliseconds) > 0)
         {
+            Ingress.Flush();
             var counters = Counters;
             Volatile.Write(ref counters.Packets, _socket.Datagrams);
             Volatile.Write(ref counters.Bytes, _socket.Bytes);
