@@ -142,21 +142,6 @@ public class EcsJsonEncoderTests
         Assert.Contains($"Elastic Common Schema {EcsJsonEncoder.EcsVersion}:", header, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Encode_LargestRecord_FitsMaxRecordLengthAndIsAscii()
-    {
-        foreach (var record in FormatRecords.All.Append(Records.Largest()))
-        {
-            var text = FormatRecords.Encode(_encoder, record);
-            Assert.True(text.Length <= _encoder.MaxRecordLength, $"{text.Length} bytes");
-            Assert.All(text, c => Assert.InRange(c, ' ', '~'));
-        }
-    }
-
-    [Fact]
-    public void Encode_100000RecordsIntoAReusedBuffer_AllocatesNothing() =>
-        Assert.Equal(0, EncoderAllocations.PerRun(_encoder));
-
     private static void AssertEndpoint(JsonElement native, JsonElement endpoint, JsonElement vtap, string side, string direction, bool icmp)
     {
         Assert.Equal(native.GetProperty(side + "_ip").GetString(), endpoint.GetProperty("ip").GetString());
