@@ -144,32 +144,11 @@ public sealed class OcsfJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
         json.AppendNumber(record.Sequence);
         json.Append(",\"vni\":"u8);
         json.AppendNumber(record.Vni);
-        json.Append(",\"tunnel\":\""u8);
-        json.Append(FlowRecordJsonEncoder.TunnelLabel(record.Tunnel));
-        json.Append((byte)'"');
-        if (record.Tunnel != TunnelKind.None)
-        {
-            json.Append(",\"tunnel_src\":"u8);
-            RecordText.AppendQuotedAddress(ref json, record.TunnelSource, record.TunnelIpVersion);
-            json.Append(",\"tunnel_dst\":"u8);
-            RecordText.AppendQuotedAddress(ref json, record.TunnelDestination, record.TunnelIpVersion);
-        }
+        RecordText.AppendTunnel(ref json, record);
 
         json.Append(",\"vlan\":"u8);
         json.AppendNumber(record.Vlan);
-        json.Append(",\"conn_state\":\""u8);
-        json.Append(FlowRecordJsonEncoder.ConnStateLabel(record.ConnState));
-        json.Append("\",\"tcp_flags_src_to_dst\":"u8);
-        json.AppendNumber(record.TcpFlagsSrcToDst);
-        json.Append(",\"tcp_flags_dst_to_src\":"u8);
-        json.AppendNumber(record.TcpFlagsDstToSrc);
-        if (icmp)
-        {
-            json.Append(",\"icmp_src_port\":"u8);
-            json.AppendNumber(record.SourcePort);
-            json.Append(",\"icmp_dst_port\":"u8);
-            json.AppendNumber(record.DestinationPort);
-        }
+        RecordText.AppendStateFlagsAndIcmpTypes(ref json, record, icmp);
 
         json.Append("}}}"u8);
         return json.Length;

@@ -62,4 +62,37 @@ internal static class RecordText
 
     /// <summary>The sum of two counters, held at the maximum instead of wrapping (a sum past 2^64 is not a real count).</summary>
     public static ulong SaturatingSum(ulong a, ulong b) => a + b < a ? ulong.MaxValue : a + b;
+
+    /// <summary>The extension objects' tunnel fields (ecs <c>vtap</c>, ocsf <c>unmapped.vtap</c>): the tunnel kind, and its endpoints when there is a tunnel.</summary>
+    public static void AppendTunnel(ref Utf8Buffer json, in FlowRecord record)
+    {
+        json.Append(",\"tunnel\":\""u8);
+        json.Append(FlowRecordJsonEncoder.TunnelLabel(record.Tunnel));
+        json.Append((byte)'"');
+        if (record.Tunnel != TunnelKind.None)
+        {
+            json.Append(",\"tunnel_src\":"u8);
+            AppendQuotedAddress(ref json, record.TunnelSource, record.TunnelIpVersion);
+            json.Append(",\"tunnel_dst\":"u8);
+            AppendQuotedAddress(ref json, record.TunnelDestination, record.TunnelIpVersion);
+        }
+    }
+
+    /// <summary>The extension objects' TCP fields, and ICMP's type and code where the schema's ports cannot carry them.</summary>
+    public static void AppendStateFlagsAndIcmpTypes(ref Utf8Buffer json, in FlowRecord record, bool icmp)
+    {
+        json.Append(",\"conn_state\":\""u8);
+        json.Append(FlowRecordJsonEncoder.ConnStateLabel(record.ConnState));
+        json.Append("\",\"tcp_flags_src_to_dst\":"u8);
+        json.AppendNumber(record.TcpFlagsSrcToDst);
+        json.Append(",\"tcp_flags_dst_to_src\":"u8);
+        json.AppendNumber(record.TcpFlagsDstToSrc);
+        if (icmp)
+        {
+            json.Append(",\"icmp_src_port\":"u8);
+            json.AppendNumber(record.SourcePort);
+            json.Append(",\"icmp_dst_port\":"u8);
+            json.AppendNumber(record.DestinationPort);
+        }
+    }
 }
