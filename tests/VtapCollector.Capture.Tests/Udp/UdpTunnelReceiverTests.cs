@@ -184,21 +184,28 @@ public class UdpTunnelReceiverTests
         }
 
         Assert.Equal(100, handler.Count);
-        for (var i = 0; i < count; i++)
+
+        // The least of three rounds: the runtime's one-time work (a method's tier-up or on-stack
+        // replacement) can land in one round; an allocation per datagram shows in every round.
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 3 && allocated != 0; round++)
         {
-            sender.SendTo(payload, target);
+            for (var i = 0; i < count; i++)
+            {
+                sender.SendTo(payload, target);
+            }
+
+            handler = new CountingDatagramHandler();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var calls = 0; handler.Count < count && calls < 10_000; calls++)
+            {
+                receiver.ReceiveBatch(ref handler, 100);
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(count, handler.Count);
         }
 
-        handler = new CountingDatagramHandler();
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var calls = 0; handler.Count < count && calls < 10_000; calls++)
-        {
-            receiver.ReceiveBatch(ref handler, 100);
-        }
-
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(count, handler.Count);
         Assert.Equal(0, receiver.KernelDrops);
         Assert.Equal(IpAddress.Parse("127.0.0.1"), handler.LastDestination);
         Assert.Equal(4, handler.LastDestinationIpVersion);
