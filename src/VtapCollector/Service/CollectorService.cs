@@ -158,7 +158,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
 
         foreach (var sink in _pipeline.Engine.Exporter.Sinks)
         {
-            if (!sink.Sink.IsHealthy)
+            if (sink.Sink.GatesReadiness && !sink.Sink.IsHealthy)
             {
                 return $"sink {sink.Sink.Name} cannot deliver";
             }
