@@ -32,7 +32,7 @@ internal static class ConfigurationShape
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(SinksSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(StdoutSinkSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(FileSinkSettings))]
-    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(KafkaSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(Kafka.KafkaSinkOptions))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(IpfixSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(MetricsSettings))]
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Every settings class reachable from CollectorSettings is listed in a DynamicDependency above.")]
