@@ -58,7 +58,7 @@ public static class ServiceNames
     }
 
     /// <summary>The service name of the record's responder port (<see cref="FlowRecord.DestinationPort"/>), or empty.</summary>
-    public static ReadOnlySpan<byte> OfResponder(in FlowRecord record) => Lookup(record.Protocol, record.DestinationPort);
+    public static ReadOnlySpan<byte> OfResponder(scoped in FlowRecord record) => Lookup(record.Protocol, record.DestinationPort);
 
     private static uint Key(byte protocol, ushort port) => ((uint)protocol << 16) | port;
 }
