@@ -117,7 +117,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         File.WriteAllText(daemon.ConfigPath, File.ReadAllText(daemon.ConfigPath).Replace("192.0.2.0/24", "127.0.0.0/8", StringComparison.Ordinal));
         daemon.Signal(DaemonProcess.SigHup);
         Assert.True(DaemonProcess.WaitFor(() => daemon.Metric("vtap_config_reloads_total{result=\"success\"}") >= 1, Wait), daemon.Logs);
-        Assert.True(DaemonProcess.WaitFor(() => daemon.Logs.Contains("Configuration reloaded: allow-list now 127.0.0.0/8; any VNI.", StringComparison.Ordinal), Wait), daemon.Logs);
+        Assert.True(DaemonProcess.WaitFor(() => daemon.Logs.Contains("Configuration reloaded: allow-list now 127.0.0.0/8; any VNI; networks now none.", StringComparison.Ordinal), Wait), daemon.Logs);
 
         SendAndWait(daemon, capture.Path, 2 * datagrams);
         Assert.Equal(0, daemon.Terminate(Wait));
