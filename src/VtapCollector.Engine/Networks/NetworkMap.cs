@@ -17,8 +17,11 @@ namespace VtapCollector.Engine.Networks;
 /// walks the distinct prefix lengths present, longest first, and probes the masked address at each:
 /// first with the record's VNI (when some prefix of that length lists VNIs), then for any VNI. So the
 /// longest prefix wins, and at equal length a prefix listed for the record's VNI beats the same
-/// prefix without VNIs; a prefix with VNIs never matches in another VNI. The cost is at most two
-/// probes per distinct length (a few dozen at most, whatever the prefix count) and nothing allocated.
+/// prefix without VNIs; a prefix with VNIs never matches in another VNI. IPv4 addresses skip most
+/// probes: a table over the 65 536 /16 blocks holds each block's best prefix of /16 or shorter
+/// (without VNIs) and the longest prefix length inside the block, so only the lengths between /17
+/// and that one are probed (none in a block without longer prefixes). The cost is at most two probes
+/// per distinct length, usually a handful, and nothing allocated.
 /// </remarks>
 internal sealed class NetworkMap
 {
@@ -30,24 +33,33 @@ internal sealed class NetworkMap
 
     private const uint AnyVni = uint.MaxValue;
 
+    /// <summary>The IPv4-mapped block ::ffff:0:0/96, where IPv4 addresses and prefixes live.</summary>
+    private const ulong MappedLo = 0x0000_FFFF_0000_0000UL;
+
+    /// <summary>An IPv4 /16 as a 128-bit prefix length: the direct table's block size.</summary>
+    private const int BlockLength = 96 + 16;
+
+    private readonly FlowNetwork[] _networks;
     private readonly Slot[] _slots;
     private readonly int _mask;
-    private readonly PrefixLength[] _lengths;
+    private readonly PrefixLength[] _otherLengths;
+    private readonly Ipv4Blocks _ipv4;
 
-    private NetworkMap(FlowNetwork[] networks, Slot[] slots, PrefixLength[] lengths, int prefixCount)
+    private NetworkMap(FlowNetwork[] networks, Slot[] slots, PrefixLength[] otherLengths, Ipv4Blocks ipv4, int prefixCount)
     {
-        Networks = networks;
+        _networks = networks;
         _slots = slots;
         _mask = slots.Length - 1;
-        _lengths = lengths;
+        _otherLengths = otherLengths;
+        _ipv4 = ipv4;
         PrefixCount = prefixCount;
     }
 
     /// <summary>No networks: records are not classified.</summary>
-    public static NetworkMap Empty { get; } = new([], new Slot[1], [], 0);
+    public static NetworkMap Empty { get; } = new([], new Slot[1], [], Ipv4Blocks.None, 0);
 
     /// <summary>The networks, in configuration order; <see cref="FlowNetwork.Index"/> is the position here.</summary>
-    public IReadOnlyList<FlowNetwork> Networks { get; }
+    public IReadOnlyList<FlowNetwork> Networks => _networks;
 
     /// <summary>True when no network is configured.</summary>
     public bool IsEmpty => Networks.Count == 0;
@@ -115,7 +127,8 @@ internal sealed class NetworkMap
 
         var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, entries.Count * 2));
         var slots = new Slot[size];
-        var lengths = new Dictionary<int, (bool Vni, bool Any)>();
+        var mappedLengths = new Dictionary<int, (bool Vni, bool Any)>();
+        var otherLengths = new Dictionary<int, (bool Vni, bool Any)>();
         foreach (var ((hi, lo, length, vni), network) in entries)
         {
             var position = Hash(hi, lo, length, vni) & (size - 1);
@@ -125,20 +138,48 @@ internal sealed class NetworkMap
             }
 
             slots[position] = new Slot { Hi = hi, Lo = lo, Length = length, Vni = vni, NetworkPlusOne = network + 1 };
-            var (hasVni, hasAny) = lengths.GetValueOrDefault(length);
-            lengths[length] = (hasVni || vni != AnyVni, hasAny || vni == AnyVni);
+
+            // An IPv4 address is probed only at the lengths of prefixes that can hold IPv4-mapped
+            // addresses, an IPv6 one only at the others' (a prefix of ::/n, n < 96, is in both):
+            // an IPv4 record never pays for the IPv6 prefixes, nor the other way round.
+            var holdsMapped = HoldsMapped(hi, lo, length);
+            var holdsOther = length < 96 || !holdsMapped;
+            foreach (var (lengths, applies) in new[] { (mappedLengths, holdsMapped), (otherLengths, holdsOther) })
+            {
+                if (applies)
+                {
+                    var (hasVni, hasAny) = lengths.GetValueOrDefault(length);
+                    lengths[length] = (hasVni || vni != AnyVni, hasAny || vni == AnyVni);
+                }
+            }
         }
 
-        var ordered = lengths.OrderByDescending(l => l.Key)
-            .Select(l => new PrefixLength(l.Key, l.Value.Vni, l.Value.Any))
-            .ToArray();
-        return new NetworkMap(networks, slots, ordered, entries.Count);
+        return new NetworkMap(networks, slots, Ordered(otherLengths), Ipv4Blocks.Build(entries, mappedLengths), entries.Count);
+    }
+
+    private static PrefixLength[] Ordered(Dictionary<int, (bool Vni, bool Any)> lengths) =>
+        [.. lengths.OrderByDescending(l => l.Key).Select(l => new PrefixLength(l.Key, l.Value.Vni, l.Value.Any))];
+
+    /// <summary>True when the prefix holds IPv4-mapped addresses: it lies in ::ffff:0:0/96, or is a shorter prefix over that block.</summary>
+    private static bool HoldsMapped(ulong hi, ulong lo, int length) =>
+        length >= 96 ? hi == 0 && (lo & 0xFFFF_FFFF_0000_0000UL) == MappedLo : Covers(hi, lo, length, 0, MappedLo);
+
+    /// <summary>True when the prefix (hi, lo)/length holds the address (addressHi, addressLo).</summary>
+    private static bool Covers(ulong hi, ulong lo, int length, ulong addressHi, ulong addressLo)
+    {
+        var prefix = new PrefixLength(length, false, false);
+        return (addressHi & prefix.MaskHi) == hi && (addressLo & prefix.MaskLo) == lo;
     }
 
     /// <summary>The network of <paramref name="address"/> seen in <paramref name="vni"/>, or null when no prefix holds it.</summary>
     public FlowNetwork? Lookup(IpAddress address, uint vni)
     {
-        foreach (ref readonly var length in _lengths.AsSpan())
+        if (address.IsIPv4Mapped)
+        {
+            return LookupIPv4(address, vni);
+        }
+
+        foreach (ref readonly var length in _otherLengths.AsSpan())
         {
             var hi = address.Hi & length.MaskHi;
             var lo = address.Lo & length.MaskLo;
@@ -154,6 +195,59 @@ internal sealed class NetworkMap
         }
 
         return null;
+    }
+
+    private FlowNetwork? LookupIPv4(IpAddress address, uint vni)
+    {
+        var ipv4 = _ipv4;
+        if (ipv4.Best.Length == 0)
+        {
+            return null;
+        }
+
+        var block = (int)(address.IPv4 >> 16);
+        var deepest = ipv4.Deepest[block];
+        if (deepest != 0)
+        {
+            foreach (ref readonly var length in ipv4.LongLengths.AsSpan())
+            {
+                if (length.Length > deepest)
+                {
+                    continue;
+                }
+
+                var hi = address.Hi & length.MaskHi;
+                var lo = address.Lo & length.MaskLo;
+                if (length.HasVni && Find(hi, lo, length.Length, vni) is { } scoped)
+                {
+                    return scoped;
+                }
+
+                if (length.HasAny && Find(hi, lo, length.Length, AnyVni) is { } any)
+                {
+                    return any;
+                }
+            }
+        }
+
+        // Nothing longer than /16: the block's best prefix without VNIs, unless a prefix listed for
+        // this VNI is at least as long (length first, then the VNI's own entry).
+        var best = ipv4.Best[block];
+        var bestLength = best == 0 ? -1 : best >>> 24;
+        foreach (ref readonly var length in ipv4.ShortVniLengths.AsSpan())
+        {
+            if (length.Length < bestLength)
+            {
+                break;
+            }
+
+            if (Find(address.Hi & length.MaskHi, address.Lo & length.MaskLo, length.Length, vni) is { } scoped)
+            {
+                return scoped;
+            }
+        }
+
+        return best == 0 ? null : _networks[(best & 0xFF_FFFF) - 1];
     }
 
     /// <summary>The record with its two networks and its direction filled in (the networks are looked up once each, in the record's VNI).</summary>
@@ -188,7 +282,7 @@ internal sealed class NetworkMap
 
             if (slot.Hi == hi && slot.Lo == lo && slot.Length == length && slot.Vni == vni)
             {
-                return Networks[slot.NetworkPlusOne - 1];
+                return _networks[slot.NetworkPlusOne - 1];
             }
 
             position = (position + 1) & _mask;
@@ -232,6 +326,65 @@ internal sealed class NetworkMap
         public uint Vni;
         public int Length;
         public int NetworkPlusOne;
+    }
+
+    /// <summary>
+    /// The IPv4 fast path: per /16 block, the best prefix of /16 or shorter without VNIs (length in the
+    /// top 8 bits, network index + 1 below; 0 none) and the longest IPv4 prefix length (/17 to /32)
+    /// inside the block (0 none); and the lengths still to probe: those longer than /16, and the
+    /// shorter ones that have entries listed for VNIs.
+    /// </summary>
+    private sealed class Ipv4Blocks(int[] best, byte[] deepest, PrefixLength[] longLengths, PrefixLength[] shortVniLengths)
+    {
+        private const int Blocks = 1 << 16;
+
+        public static Ipv4Blocks None { get; } = new([], [], [], []);
+
+        public int[] Best { get; } = best;
+
+        /// <summary>Per block, the longest 128-bit prefix length (113 to 128) of a prefix inside it; 0 none.</summary>
+        public byte[] Deepest { get; } = deepest;
+
+        public PrefixLength[] LongLengths { get; } = longLengths;
+
+        public PrefixLength[] ShortVniLengths { get; } = shortVniLengths;
+
+        public static Ipv4Blocks Build(Dictionary<(ulong Hi, ulong Lo, int Length, uint Vni), int> entries, Dictionary<int, (bool Vni, bool Any)> mappedLengths)
+        {
+            if (mappedLengths.Count == 0)
+            {
+                return None;
+            }
+
+            var best = new int[Blocks];
+            var deepest = new byte[Blocks];
+
+            // Shortest first, so a longer prefix overwrites the blocks it holds.
+            foreach (var ((hi, lo, length, _), network) in entries.Where(e => e.Key.Vni == AnyVni && e.Key.Length <= BlockLength).OrderBy(e => e.Key.Length))
+            {
+                if (!HoldsMapped(hi, lo, length))
+                {
+                    continue;
+                }
+
+                var first = length < 96 ? 0 : (int)((uint)lo >> 16);
+                var count = length < 96 ? Blocks : 1 << (BlockLength - length);
+                Array.Fill(best, (length << 24) | (network + 1), first, count);
+            }
+
+            foreach (var (hi, lo, length, _) in entries.Keys)
+            {
+                if (length > BlockLength && HoldsMapped(hi, lo, length))
+                {
+                    var block = (int)((uint)lo >> 16);
+                    deepest[block] = (byte)Math.Max(deepest[block], length);
+                }
+            }
+
+            var longLengths = mappedLengths.Where(l => l.Key > BlockLength).ToDictionary();
+            var shortVniLengths = mappedLengths.Where(l => l.Key <= BlockLength && l.Value.Vni).ToDictionary(l => l.Key, l => (true, false));
+            return new Ipv4Blocks(best, deepest, Ordered(longLengths), Ordered(shortVniLengths));
+        }
     }
 
     /// <summary>One prefix length present in the table, its masks, and which VNI scopes it has entries in.</summary>

@@ -56,6 +56,12 @@ public class NetworkMapTests
         Assert.Equal("mapped", NameOf(map, "::ffff:192.168.7.7"));
         Assert.Null(NameOf(map, "::10.1.2.3"));
         Assert.Equal("v6", NameOf(map, "2001:db8:1::1"));
+
+        // A short IPv6 prefix over the mapped block holds IPv4 addresses too.
+        var everything = Map(Net("all", ["::/0"]), Net("v4", ["10.0.0.0/8"]));
+        Assert.Equal("all", NameOf(everything, "192.0.2.1"));
+        Assert.Equal("v4", NameOf(everything, "10.9.9.9"));
+        Assert.Equal("all", NameOf(everything, "2001:db8::1"));
     }
 
     [Fact]
@@ -83,30 +89,42 @@ public class NetworkMapTests
     [Fact]
     public void Lookup_TenThousandPrefixes_AgreesWithALinearScan()
     {
+        // /4 to /32, a tenth of them listed for a VNI (some the same prefix as an unscoped one),
+        // probed in four VNIs: the linear scan orders by length, then the VNI's own entry first.
         var random = new Random(12);
         var definitions = new List<NetworkDefinition>();
-        var prefixes = new List<(System.Net.IPNetwork Network, string Name)>();
-        for (var i = 0; i < 10_000; i++)
+        var prefixes = new List<(System.Net.IPNetwork Network, uint? Vni, string Name)>();
+        for (var i = 0; prefixes.Count < 10_000; i++)
         {
-            var length = random.Next(8, 33);
+            var length = random.Next(4, 33);
             var address = new System.Net.IPAddress(BitConverter.GetBytes(random.Next()));
             var network = new System.Net.IPNetwork(Mask(address, length), length);
-            if (prefixes.Any(p => p.Network.Equals(network)))
+            uint? vni = random.Next(10) == 0 ? (uint)random.Next(1, 4) : null;
+            if (random.Next(20) == 0 && prefixes.Count > 0)
+            {
+                // The same prefix as an earlier unscoped one, for one VNI.
+                (network, vni) = (prefixes[random.Next(prefixes.Count)].Network, (uint)random.Next(1, 4));
+            }
+
+            if (prefixes.Any(p => p.Network.Equals(network) && p.Vni == vni))
             {
                 continue;
             }
 
             var name = $"n{i}";
-            prefixes.Add((network, name));
-            definitions.Add(Net(name, [network.ToString()]));
+            prefixes.Add((network, vni, name));
+            definitions.Add(Net(name, [network.ToString()], vni is { } v ? [v] : []));
         }
 
         var map = Map([.. definitions]);
-        for (var probe = 0; probe < 2_000; probe++)
+        for (var probe = 0; probe < 4_000; probe++)
         {
             var address = new System.Net.IPAddress(BitConverter.GetBytes(random.Next()));
-            var expected = prefixes.Where(p => p.Network.Contains(address)).OrderByDescending(p => p.Network.PrefixLength).Select(p => p.Name).FirstOrDefault();
-            Assert.Equal(expected, NameOf(map, address.ToString()));
+            var vni = (uint)random.Next(0, 4);
+            var expected = prefixes.Where(p => (p.Vni is null || p.Vni == vni) && p.Network.Contains(address))
+                .OrderByDescending(p => p.Network.PrefixLength).ThenByDescending(p => p.Vni is not null)
+                .Select(p => p.Name).FirstOrDefault();
+            Assert.Equal(expected, NameOf(map, address.ToString(), vni));
         }
     }
 
