@@ -50,6 +50,21 @@ internal static class CaptureSources
             });
             sources.Add(("pcap", capture, name => new CaptureReceiverThread(name, capture, engine.AddIngress("pcap"), stop)));
         }
+
+        if (raw.Gre.Enabled)
+        {
+            foreach (var address in raw.Gre.Addresses())
+            {
+                var socket = new GreSocketSource(new GreSocketSourceOptions
+                {
+                    Address = address,
+                    ReceiveBufferBytes = raw.Gre.ReceiveBufferBytes,
+                    BatchSize = raw.Gre.BatchSize,
+                    MaxPacketBytes = raw.Gre.MaxPacketBytes,
+                });
+                sources.Add(("gre", socket, name => new CaptureReceiverThread(name, socket, engine.AddIngress("gre"), stop)));
+            }
+        }
     }
 
     /// <summary>UDP to the tunnel ports; with GRE, also IP protocol 47 over IPv4 or IPv6 (ERSPAN, bridged Ethernet).</summary>
