@@ -209,6 +209,66 @@ public class GoldenDecodeTests
         Assert.True(packet.Flags.HasFlag(PacketFlags.TruncatedCopy) == (frame.Data.Length < frame.OriginalLength), $"flags {packet.Flags}: {where}");
     }
 
+    public static TheoryData<string> ErspanCaptures => new(Captures.Select(row => (string)row[0]).Where(name => name.StartsWith("erspan-", StringComparison.Ordinal)));
+
+    /// <summary>
+    /// The same ERSPAN captures against tshark, a second decoder written apart from tcpdump's: for
+    /// every frame in which tshark finds an inner IP packet (read by <see cref="Oracle.TsharkOracle"/>
+    /// by the documented flow definition), the decoder returns it with the same tunnel, session ID,
+    /// VLAN (the ERSPAN header's when the mirrored frame has no tag), addresses, ports and IP length;
+    /// for every other frame (STP, LLDP, an unknown ERSPAN frame type, a header tshark stops in) it
+    /// returns no packet either.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ErspanCaptures))]
+    public void Decode_ErspanCapture_AgreesWithTshark(string capture)
+    {
+        var frames = GoldenData.ReadCapture(capture);
+        var scratch = Directory.CreateTempSubdirectory("vtap-golden-tshark-").FullName;
+        try
+        {
+            var oracle = Oracle.TsharkOracle.FromRows(Oracle.TsharkOracle.RunTshark(GoldenData.PathOf(capture), scratch));
+            var byFrame = oracle.Packets.ToDictionary(packet => packet.Frame);
+            var decoder = new PacketDecoder();
+
+            // Some of these captures hold no inner IP at all (STP, ARP, frame type 7): every frame must then give no packet.
+            Assert.NotEmpty(frames);
+            Assert.Equal(frames.Count, oracle.Frames);
+            for (var i = 0; i < frames.Count; i++)
+            {
+                var status = decoder.Decode(frames[i].LinkType, frames[i].Data, out var packet);
+                var where = $"{capture} frame {i + 1}: {status}";
+                if (!byFrame.TryGetValue(i + 1, out var expected))
+                {
+                    Assert.True(status != DecodeStatus.Ok, $"tshark found no inner IP packet: {where}");
+                    continue;
+                }
+
+                Assert.True(status == DecodeStatus.Ok, where);
+                var tunnel = expected.Tunnel == "none" ? TunnelKind.None : expected.Tunnel == "erspan" ? TunnelKind.Erspan : (TunnelKind)byte.MaxValue;
+                Assert.True(packet.Tunnel == tunnel, $"tunnel {packet.Tunnel} != {expected.Tunnel}: {where}");
+                Assert.True(packet.Vni == expected.Vni, $"session {packet.Vni} != {expected.Vni}: {where}");
+                Assert.True(packet.Vlan == expected.Vlan, $"VLAN {packet.Vlan} != {expected.Vlan}: {where}");
+                Assert.True(packet.Protocol == expected.Protocol, $"protocol {packet.Protocol} != {expected.Protocol}: {where}");
+                Assert.True(packet.Source == IpAddress.Parse(expected.Source.Address) && packet.Destination == IpAddress.Parse(expected.Destination.Address), $"addresses {packet.Source} > {packet.Destination}: {where}");
+                if (!packet.IsIcmp)
+                {
+                    Assert.True((packet.SourcePort, packet.DestinationPort) == (expected.Source.Port, expected.Destination.Port), $"ports {packet.SourcePort} > {packet.DestinationPort}: {where}");
+                }
+
+                Assert.True(packet.IpBytes == expected.IpBytes, $"IP bytes {packet.IpBytes} != {expected.IpBytes}: {where}");
+                if (expected.TunnelSource is not null)
+                {
+                    Assert.True(packet.TunnelSource == IpAddress.Parse(expected.TunnelSource) && packet.TunnelDestination == IpAddress.Parse(expected.TunnelDestination!), $"tunnel {packet.TunnelSource} > {packet.TunnelDestination}: {where}");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
     [Fact]
     public void Captures_IncludeEveryTunnelGreAndLengthCapture()
     {

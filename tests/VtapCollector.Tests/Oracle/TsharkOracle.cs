@@ -353,7 +353,7 @@ internal sealed class TsharkOracle
             // vxlan.vni is printed in decimal, geneve.vni in hex (0x0000c8), gre.key in hex too.
             vni = tunnel switch
             {
-                "erspan" => (uint)row.Int("erspan.spanid", Occurrence(tokens, tunnelAt)),
+                "erspan" => OptionalField(row, "erspan.spanid", Occurrence(tokens, tunnelAt)),
                 "gre" => GreKey(row, Occurrence(tokens, tunnelAt)),
                 _ => (uint)row.Int($"{tunnel}.vni", Occurrence(tokens, tunnelAt)),
             };
@@ -495,6 +495,10 @@ internal sealed class TsharkOracle
             row["communityid"].Length == 0 ? null : string.Join(" / ", row["communityid"]));
         return (packet, isFragment ? (fragmentId, laterFragment) : null);
     }
+
+    /// <summary>A field only some headers of the kind carry (ERSPAN type I has no session ID), 0 when this one has none.</summary>
+    private static uint OptionalField(Row row, string field, int occurrence) =>
+        occurrence < row[field].Length ? (uint)row.Int(field, occurrence) : 0u;
 
     /// <summary>
     /// The key of a GRE header that carries Ethernet, 0 when it has none. gre.key occurs only for
