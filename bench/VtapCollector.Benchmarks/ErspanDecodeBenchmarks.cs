@@ -22,10 +22,16 @@ public class ErspanDecodeBenchmarks
     {
         _corpus = ImixCorpus.Build(Packets, flows: 200_000);
         _decoder = new PacketDecoder();
-        var data = _corpus.Data;
-        for (var i = 0; i < _corpus.Count; i++)
+        RewriteAsErspan(_corpus, every: 1);
+    }
+
+    /// <summary>Rewrites every <paramref name="every"/>-th frame of an IMIX corpus (VXLAN over IPv4) as ERSPAN type II, in place.</summary>
+    public static void RewriteAsErspan(ImixCorpus corpus, int every)
+    {
+        var data = corpus.Data;
+        for (var i = 0; i < corpus.Count; i += every)
         {
-            var frame = data.AsSpan(_corpus.Offsets[i], _corpus.Lengths[i]);
+            var frame = data.AsSpan(corpus.Offsets[i], corpus.Lengths[i]);
             var vni = BinaryPrimitives.ReadUInt32BigEndian(frame[46..]) >> 8;
             frame[23] = IpProtocol.Gre;
             var gre = frame[34..];
