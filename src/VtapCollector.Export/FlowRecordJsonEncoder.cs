@@ -169,6 +169,8 @@ public static class FlowRecordJsonEncoder
     {
         TunnelKind.Vxlan => "vxlan"u8,
         TunnelKind.Geneve => "geneve"u8,
+        TunnelKind.Erspan => "erspan"u8,
+        TunnelKind.Gre => "gre"u8,
         _ => "none"u8,
     };
 

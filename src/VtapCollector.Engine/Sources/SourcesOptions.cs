@@ -11,16 +11,17 @@ public sealed class SourcesSettings
     public UdpSourceSettings Udp { get; set; } = new();
     public AfPacketSourceSettings AfPacket { get; set; } = new();
     public PcapSourceSettings Pcap { get; set; } = new();
+    public GreSourceSettings Gre { get; set; } = new();
 
     /// <summary>One sentence naming the first invalid setting of the <c>Sources</c> section, or null.</summary>
     public string? Validate()
     {
-        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled)
+        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled && !Gre.Enabled)
         {
-            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled or Sources:Pcap:Enabled to true.";
+            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled, Sources:Pcap:Enabled or Sources:Gre:Enabled to true.";
         }
 
-        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null);
+        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null) ?? (Gre.Enabled ? Gre.Validate() : null);
     }
 }
 
@@ -140,4 +141,43 @@ public sealed class PcapSourceSettings
     /// <summary>One sentence naming the first invalid setting, or null.</summary>
     public string? Validate() =>
         string.IsNullOrWhiteSpace(Interface) ? "Sources:Pcap:Interface must name the network interface to capture on (for example eth1)." : null;
+}
+
+/// <summary>Raw IP sockets for GRE (ERSPAN, bridged Ethernet) sent to this host: no capture NIC needed; needs CAP_NET_RAW.</summary>
+public sealed class GreSourceSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Local addresses to receive GRE on, one raw socket (and thread) each. Default <c>0.0.0.0</c>: IPv4 GRE to any address; add <c>::</c> for IPv6.</summary>
+    public List<string> Listen { get; set; } = [];
+
+    /// <summary>Receive buffer per socket (SO_RCVBUF, forced past net.core.rmem_max with CAP_NET_ADMIN). Default 33554432 (32 MiB).</summary>
+    public int ReceiveBufferBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Packets per recvmmsg call. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Largest packet kept whole (IPv4 header included); longer ones are cut and counted. Default 9216.</summary>
+    public int MaxPacketBytes { get; set; } = 9216;
+
+    /// <summary>The addresses to receive on (<c>0.0.0.0</c> when none is given); valid once <see cref="Validate"/> returned null.</summary>
+    public IReadOnlyList<IPAddress> Addresses() =>
+        [.. (Listen.Count == 0 ? ["0.0.0.0"] : Listen).Select(text => IPAddress.TryParse(text, out var address) ? address : throw new InvalidOperationException($"Sources:Gre:Listen entry '{text}' was not validated."))];
+
+    /// <summary>One sentence naming the first invalid setting, or null.</summary>
+    public string? Validate()
+    {
+        foreach (var text in Listen)
+        {
+            // IPAddress.TryParse takes "1.2" as 1.0.0.2; an address here has four parts or a colon.
+            if (!IPAddress.TryParse(text, out var address) || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && text.Count(c => c == '.') != 3))
+            {
+                return $"Sources:Gre:Listen entry '{text}' is not an IP address (examples: 0.0.0.0, ::, 10.1.2.3).";
+            }
+        }
+
+        var socket = new GreSocketSourceOptions { ReceiveBufferBytes = ReceiveBufferBytes, BatchSize = BatchSize, MaxPacketBytes = MaxPacketBytes };
+        return socket.Validate() is { } error ? "Sources:Gre:" + error : null;
+    }
 }

@@ -141,6 +141,12 @@ internal static class SettingsLoader
         var allowList = sections.AllowList.ToAllowList(out error);
         var networks = allowList is null ? null : NetworkSettings.ToMap(sections.Networks, out error);
         var decoder = networks is null ? null : sections.Decoder.ToOptions(out error);
+        if (decoder is not null && sections.Sources.Gre.Enabled && !decoder.Gre)
+        {
+            // The GRE source takes nothing but GRE: without decapsulation every packet would be counted and dropped.
+            return "Sources:Gre:Enabled needs Decoder:Gre; set Decoder:Gre to true or disable the GRE source.";
+        }
+
         var table = decoder is null ? null : sections.Flows.ToOptions(sections.Pipeline.EffectiveWorkers, out error);
         var metrics = table is null ? null : sections.Metrics.Validate(out error);
         if (metrics is null)

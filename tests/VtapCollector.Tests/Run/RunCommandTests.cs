@@ -158,7 +158,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"0.0.0.0\" ] } }", "Sources:Udp:Listen entry '0.0.0.0' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"1.2.3:4789\" ] } }", "Sources:Udp:Listen entry '1.2.3:4789' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Lisen\": [ \"0.0.0.0:4789\" ] } }", "Unknown configuration key 'Sources:Udp:Lisen'; the keys under Sources:Udp are Enabled, Listen, Sockets, ReceiveBufferBytes, BatchSize, MaxDatagramBytes." },
-        { "\"Sources\": { \"Xdp\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Xdp'; the keys under Sources are Udp, AfPacket, Pcap." },
+        { "\"Sources\": { \"Xdp\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Xdp'; the keys under Sources are Udp, AfPacket, Pcap, Gre." },
         { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
         { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
         { "\"Pipeline\": { \"DispatchOverflow\": \"Sometimes\" }", "Pipeline:DispatchOverflow 'Sometimes' is not one of Block, DropNewest." },
@@ -170,6 +170,9 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sinks\": { \"Ipfix\": { \"Enabled\": true, \"Collectors\": [ \"udp://127.0.0.1:4739\" ], \"MaxMessageBytes\": 100 } }", "Sinks:Ipfix:MaxMessageBytes must be from" },
         { "\"Metrics\": { \"Listen\": \"localhost\" }", "Metrics:Listen 'localhost' is not ADDRESS:PORT (example: 127.0.0.1:9464)." },
         { "\"Sources\": { \"AfPacket\": { \"Enabled\": true } }", "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1)." },
+        { "\"Sources\": { \"Gre\": { \"Enabled\": true, \"Listen\": [ \"10.1.2\" ] } }", "Sources:Gre:Listen entry '10.1.2' is not an IP address (examples: 0.0.0.0, ::, 10.1.2.3)." },
+        { "\"Sources\": { \"Gre\": { \"Enabled\": true, \"BatchSize\": 0 } }", "Sources:Gre:BatchSize must be between 1 and 1024 (was 0)." },
+        { "\"Sources\": { \"Gre\": { \"Enabled\": true } }, \"Decoder\": { \"Gre\": false }", "Sources:Gre:Enabled needs Decoder:Gre; set Decoder:Gre to true or disable the GRE source." },
     };
 
     [Theory]
