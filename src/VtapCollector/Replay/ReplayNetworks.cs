@@ -24,18 +24,19 @@ internal static class ReplayNetworks
         }
 
         var option = networksFile is null ? "--config" : "--networks";
-        IConfigurationRoot read;
+        IConfigurationRoot configuration;
         try
         {
-            read = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false).Build();
+            configuration = networksFile is null
+                ? new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false).Build()
+                : UnderNetworks(File.ReadAllBytes(file));
         }
-        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException or FormatException or InvalidDataException)
+        catch (Exception failure) when (failure is IOException or UnauthorizedAccessException or FormatException or InvalidDataException or System.Text.Json.JsonException)
         {
             error = $"{option} '{file}': {(failure.InnerException ?? failure).Message.TrimEnd('.')}.";
             return null;
         }
 
-        var configuration = networksFile is null ? read : UnderNetworks(read);
         var settings = SettingsLoader.TryLoad(configuration, out var invalid);
         if (settings is null)
         {
@@ -46,11 +47,18 @@ internal static class ReplayNetworks
         return settings.Networks;
     }
 
-    /// <summary>The file's keys moved under <c>Networks:</c>, so the daemon's loader checks them.</summary>
-    private static IConfigurationRoot UnderNetworks(IConfiguration file) =>
-        new ConfigurationBuilder()
-            .AddInMemoryCollection(file.AsEnumerable()
-                .Where(entry => entry.Value is not null)
-                .Select(entry => KeyValuePair.Create("Networks:" + entry.Key, entry.Value)))
-            .Build();
+    /// <summary>
+    /// The file's content as the value of a <c>Networks</c> key, so the daemon's loader checks it: the
+    /// JSON is wrapped, not re-keyed, because listing a configuration's keys costs a scan of all of
+    /// them per section (quadratic in the prefixes).
+    /// </summary>
+    private static IConfigurationRoot UnderNetworks(byte[] json)
+    {
+        using var wrapped = new MemoryStream();
+        wrapped.Write("{\"Networks\":"u8);
+        wrapped.Write(json.AsSpan().StartsWith("\uFEFF"u8) ? json.AsSpan(3) : json);
+        wrapped.Write("\n}"u8);
+        wrapped.Position = 0;
+        return new ConfigurationBuilder().AddJsonStream(wrapped).Build();
+    }
 }

@@ -75,6 +75,14 @@ internal static class ConfigurationShape
     [UnconditionalSuppressMessage("Trimming", "IL2062", Justification = "List elements of the settings are scalars (strings, numbers), whose properties are never walked.")]
     private static string? CheckValue(IConfigurationSection section, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
     {
+        // A section that holds a value is a scalar as written, so its children are not listed: each
+        // listing scans every key of every provider, and a list of thousands of values (a network's
+        // prefixes) would otherwise cost that many scans.
+        if (IsScalar(type) && section.Value is not null)
+        {
+            return Converts(section.Value, type) ? null : $"{section.Path} '{section.Value}' is not {Describe(type)}.";
+        }
+
         var children = section.GetChildren().ToList();
         if (IsScalar(type))
         {
