@@ -21,6 +21,7 @@ public sealed class PacketDecoder
     private readonly int _maxTunnelDepth;
     private readonly int _maxVlanTags;
     private readonly int _maxExtensionHeaders;
+    private readonly bool _signatures;
 
     public PacketDecoder()
         : this(new DecoderOptions())
@@ -50,6 +51,7 @@ public sealed class PacketDecoder
         _maxTunnelDepth = options.MaxTunnelDepth;
         _maxVlanTags = options.MaxVlanTags;
         _maxExtensionHeaders = options.MaxIpv6ExtensionHeaders;
+        _signatures = options.ComputeSignatures;
     }
 
     /// <summary>Decodes a frame captured on a link of type <paramref name="linkType"/>.</summary>
@@ -175,6 +177,7 @@ public sealed class PacketDecoder
             if (packet.FragmentOffset != 0)
             {
                 // Later fragments have no transport header; the flow table finds their ports.
+                Sign(ref packet, data, upper);
                 return DecodeStatus.Ok;
             }
 
@@ -186,12 +189,14 @@ public sealed class PacketDecoder
 
             if (packet.Protocol == IpProtocol.Gre)
             {
+                Sign(ref packet, data, upper);
                 return ClassifyGre(upper);
             }
 
             var portKind = packet.Protocol == IpProtocol.Udp ? _portKinds[packet.DestinationPort] : PortNone;
             if (portKind == PortNone)
             {
+                Sign(ref packet, data, upper);
                 return DecodeStatus.Ok;
             }
 
@@ -209,6 +214,19 @@ public sealed class PacketDecoder
             {
                 return tunnel;
             }
+        }
+    }
+
+    /// <summary>
+    /// The innermost packet's signature for double-tap deduplication, only when asked for: without
+    /// deduplication the packet path does no more work than before.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void Sign(scoped ref DecodedPacket packet, ReadOnlySpan<byte> ip, ReadOnlySpan<byte> upper)
+    {
+        if (_signatures)
+        {
+            packet.Signature = PacketSignature.Compute(packet, ip, upper);
         }
     }
 

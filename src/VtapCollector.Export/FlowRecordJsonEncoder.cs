@@ -83,6 +83,7 @@ public static class FlowRecordJsonEncoder
         json.Append(ConnStateLabel(record.ConnState));
         json.Append("\",\"seq\":"u8);
         json.AppendNumber(record.Sequence);
+        Formats.RecordText.AppendObservationPoints(ref json, record);
         json.Append((byte)'}');
         return json.Length;
     }

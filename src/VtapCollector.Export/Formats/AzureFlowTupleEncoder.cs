@@ -92,6 +92,7 @@ public sealed class AzureFlowTupleEncoder(ushort communityIdSeed = 0) : IRecordE
         json.AppendNumber(record.Vni);
         json.Append(",\"seq\":"u8);
         json.AppendNumber(record.Sequence);
+        RecordText.AppendObservationPoints(ref json, record, camelCase: true);
         json.Append((byte)'}');
         return json.Length;
     }

@@ -57,7 +57,8 @@ internal static class ReplayCommand
                 options.ToDecoderOptions(),
                 AllowList.Open,
                 ipfix is null ? [output] : [output, ipfix],
-                EngineClock.Packet));
+                EngineClock.Packet,
+                Dedup: options.Dedup));
             var reader = new CaptureReader(input);
             var ingress = engine.AddIngress("file");
             engine.Start();

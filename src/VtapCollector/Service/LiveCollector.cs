@@ -29,7 +29,8 @@ internal sealed class LiveCollector : IDisposable
             sinks,
             EngineClock.Wall,
             metrics.MaxVniLabels,
-            metrics.MaxTunnelSourceLabels);
+            metrics.MaxTunnelSourceLabels,
+            settings.Sections.Dedup);
         Engine = new FlowEngine(_setup);
         Sources = new LiveSources(Engine);
     }
