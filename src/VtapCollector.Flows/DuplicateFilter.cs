@@ -14,13 +14,17 @@ namespace VtapCollector.Flows;
 /// A bucket is two cache lines; a lookup reads one bucket. A new signature takes a free way or
 /// the way whose first copy is oldest; replacing one still inside the window is counted
 /// (<see cref="Overwritten"/>): a later copy of that packet would be counted a second time.
-/// The rule, per signature while its first copy is inside the window: a packet counts when the
-/// tap that sent it has now sent more copies than any other tap, so a packet that both NICs saw
-/// counts once, and a packet that was on the wire twice (a real duplicate or a retransmission
-/// inside the window) counts twice whichever tap saw the second one. A third and later tap's
-/// copies are always removed. Outside the window a signature starts over; when the copy that comes
-/// after the window is from another tap than the ones remembered, it is counted as a
-/// <see cref="LateCopies"/>: a sign that the window is shorter than the taps' skew.
+/// The rule, per signature and window (an entry matches a copy whose time is within the window of
+/// its first copy, before or after): a packet counts when the tap that sent it has now sent more
+/// copies than any other tap, so a packet that both NICs saw counts once, and a packet that was on
+/// the wire twice (a real duplicate or a retransmission inside the window) counts twice whichever
+/// tap saw the second one. A third and later tap's copies are always removed. A copy outside every
+/// remembered window of its signature starts a new entry, in another way, so the same bytes sent
+/// again later (an IPv6 TCP retransmission, a repeated MLD report) are a new packet while copies of
+/// the earlier one still find theirs: a worker drains each receiver's queue in turn, so one tap's
+/// copies can be handled a few milliseconds of packet time before the other's. When such a copy is
+/// from another tap than the remembered ones, it is counted in <see cref="LateCopies"/>: a sign
+/// that the window is shorter than the taps' skew.
 /// </remarks>
 public sealed class DuplicateFilter
 {
@@ -70,12 +74,20 @@ public sealed class DuplicateFilter
         ref var bucket = ref MemoryMarshal.GetArrayDataReference(_entries);
         var victim = first;
         var victimTime = long.MaxValue;
+        var seenBefore = false;
+        var fromKnownTap = false;
         for (var way = first; way < first + Ways; way++)
         {
             ref var entry = ref Unsafe.Add(ref bucket, way);
             if (entry.Signature == signature)
             {
-                return Match(ref entry, sourceTag, timestampNanos);
+                if (Within(timestampNanos - entry.FirstSeen))
+                {
+                    return Match(ref entry, sourceTag);
+                }
+
+                seenBefore = true;
+                fromKnownTap |= sourceTag == entry.SourceA || sourceTag == entry.SourceB;
             }
 
             var time = entry.Signature == 0 ? long.MinValue : entry.FirstSeen;
@@ -84,6 +96,13 @@ public sealed class DuplicateFilter
                 victimTime = time;
                 victim = way;
             }
+        }
+
+        // Another tap's copy of a packet remembered from longer ago than the window: the taps are
+        // further apart than the window (or the same bytes were sent again, as a retransmission).
+        if (seenBefore && !fromKnownTap)
+        {
+            LateCopies++;
         }
 
         ref var slot = ref Unsafe.Add(ref bucket, victim);
@@ -99,20 +118,8 @@ public sealed class DuplicateFilter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Within(long age) => age <= _windowNanos && age >= -_windowNanos;
 
-    private bool Match(ref Entry entry, uint sourceTag, long timestampNanos)
+    private static bool Match(ref Entry entry, uint sourceTag)
     {
-        // A merged capture can hold the later tap's copy a little before the earlier one: the window is either way.
-        if (!Within(timestampNanos - entry.FirstSeen))
-        {
-            if (sourceTag != entry.SourceA && sourceTag != entry.SourceB)
-            {
-                LateCopies++;
-            }
-
-            entry = new Entry { Signature = entry.Signature, FirstSeen = timestampNanos, SourceA = sourceTag, CopiesA = 1 };
-            return false;
-        }
-
         if (sourceTag == entry.SourceA)
         {
             entry.CopiesA = Increment(entry.CopiesA);

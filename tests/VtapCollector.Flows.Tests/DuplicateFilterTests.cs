@@ -54,6 +54,16 @@ public class DuplicateFilterTests
     }
 
     [Fact]
+    public void IsDuplicate_SameBytesAgainAndEachTapHandledInTurn_CountsEachSendingOnce()
+    {
+        // A packet sent again 10 ms later (a repeated report); the worker handles tap A's queue, then B's.
+        var counted = new[] { (TapA, 0L), (TapA, 10_000_000L), (TapB, 1_000_000L), (TapB, 11_000_000L) }
+            .Count(copy => !_filter.IsDuplicate(5, copy.Item1, T0 + copy.Item2));
+        Assert.Equal(2, counted);
+        Assert.Equal(0, _filter.LateCopies);
+    }
+
+    [Fact]
     public void IsDuplicate_ThreeTapsOfOnePacket_CountsItOnce()
     {
         var counted = new[] { (TapA, 0L), (TapB, 200_000L), (TapC, 400_000L) }
