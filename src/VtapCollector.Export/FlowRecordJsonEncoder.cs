@@ -15,7 +15,7 @@ public static class FlowRecordJsonEncoder
     public const string Schema = "vtap-flow/1";
 
     /// <summary>Upper bound of one encoded record (a line sink's newline not included).</summary>
-    public const int MaxRecordLength = 1024;
+    public const int MaxRecordLength = 1280;
 
     private static readonly byte[] SchemaPrefix = System.Text.Encoding.ASCII.GetBytes("{\"schema\":\"" + Schema + "\",\"type\":\"");
 

@@ -90,6 +90,10 @@ internal static class Records
         TcpFlagsSrcToDst = byte.MaxValue,
         TcpFlagsDstToSrc = byte.MaxValue,
         ConnState = ConnState.RSTOS0,
+        ObservationPoints = 3,
+        SecondTunnelSource = new IpAddress(ulong.MaxValue, ulong.MaxValue - 2),
+        CopiesRemovedSrcToDst = ulong.MaxValue,
+        CopiesRemovedDstToSrc = ulong.MaxValue,
     };
 
     public static string Encode(in FlowRecord record, ushort seed = 0)

@@ -20,7 +20,7 @@ public sealed class AzureFlowTupleEncoder(ushort communityIdSeed = 0) : IRecordE
     /// <summary>The format's configuration name.</summary>
     public const string FormatName = "azure-flowtuple";
 
-    private const int Length = 640;
+    private const int Length = 896;
 
     /// <inheritdoc/>
     public string Name => FormatName;
