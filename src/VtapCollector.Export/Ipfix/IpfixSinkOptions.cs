@@ -7,8 +7,12 @@ public sealed class IpfixSinkOptions
 {
     /// <summary>The smallest message size accepted: the largest data record, its set header and the message header, with the templates.</summary>
     public static readonly int MinMessageBytes = IpfixMessageWriter.HeaderLength + Math.Max(
-        IpfixTemplate.TemplateSetLength(IpfixTemplate.For(true)) + 4 + IpfixTemplate.Ipv6Biflow.RecordLength,
-        IpfixTemplate.TemplateSetLength(IpfixTemplate.For(false)) + 4 + (2 * IpfixTemplate.Ipv6Uniflow.RecordLength));
+        Math.Max(
+            IpfixTemplate.TemplateSetLength(IpfixTemplate.For(true)) + 4 + IpfixTemplate.Ipv6Biflow.RecordLength,
+            IpfixTemplate.TemplateSetLength(IpfixTemplate.For(false)) + 4 + (2 * IpfixTemplate.Ipv6Uniflow.RecordLength)),
+        Math.Max(
+            IpfixTemplate.TemplateSetLength(IpfixTemplate.For(true, dedup: true)) + 4 + IpfixTemplate.Ipv6BiflowDedup.RecordLength,
+            IpfixTemplate.TemplateSetLength(IpfixTemplate.For(false, dedup: true)) + 4 + (2 * IpfixTemplate.Ipv6UniflowDedup.RecordLength)));
 
     /// <summary>Collectors, each <c>udp://HOST:PORT</c> or <c>tcp://HOST:PORT</c>; at least one.</summary>
     public IReadOnlyList<string> Collectors { get; init; } = [];
@@ -30,6 +34,12 @@ public sealed class IpfixSinkOptions
 
     /// <summary>Over TCP, messages held while the collector is slow or away. Default 4096.</summary>
     public int TcpBufferMessages { get; init; } = 4096;
+
+    /// <summary>
+    /// Add the double-tap deduplication elements (observation points, copies removed) in templates
+    /// of their own; set from <c>Dedup:Enabled</c>, not a key of its own. Default false.
+    /// </summary>
+    public bool Dedup { get; init; }
 
     /// <summary>Over TCP, the least time between connection attempts (it doubles while they fail, up to 30 s). Default 1 s.</summary>
     public TimeSpan ReconnectInterval { get; init; } = TimeSpan.FromSeconds(1);
