@@ -159,8 +159,8 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"1.2.3:4789\" ] } }", "Sources:Udp:Listen entry '1.2.3:4789' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Lisen\": [ \"0.0.0.0:4789\" ] } }", "Unknown configuration key 'Sources:Udp:Lisen'; the keys under Sources:Udp are Enabled, Listen, Sockets, ReceiveBufferBytes, BatchSize, MaxDatagramBytes." },
         { "\"Sources\": { \"Xdp\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Xdp'; the keys under Sources are Udp, AfPacket, Pcap." },
-        { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
-        { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
+        { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
+        { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
         { "\"Pipeline\": { \"DispatchOverflow\": \"Sometimes\" }", "Pipeline:DispatchOverflow 'Sometimes' is not one of Block, DropNewest." },
         { "\"Pipeline\": { \"Workers\": \"many\" }", "Pipeline:Workers 'many' is not a whole number." },
         { "\"Pipeline\": { \"DispatchQueueCapacity\": 1000 }", "Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was 1000)." },
@@ -170,6 +170,10 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sinks\": { \"Ipfix\": { \"Enabled\": true, \"Collectors\": [ \"udp://127.0.0.1:4739\" ], \"MaxMessageBytes\": 100 } }", "Sinks:Ipfix:MaxMessageBytes must be from" },
         { "\"Metrics\": { \"Listen\": \"localhost\" }", "Metrics:Listen 'localhost' is not ADDRESS:PORT (example: 127.0.0.1:9464)." },
         { "\"Sources\": { \"AfPacket\": { \"Enabled\": true } }", "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1)." },
+        { "\"Dedup\": { \"Enabled\": true, \"WindowMicroseconds\": 0 }", "Dedup:WindowMicroseconds must be between 1 and 1000000 (was 0)." },
+        { "\"Dedup\": { \"TableEntries\": 1000 }", "Dedup:TableEntries must be a power of two between 4 and 67108864 (was 1000)." },
+        { "\"Dedup\": { \"VniGroups\": [ [ 4242, 4243 ], [ 4243, 7 ] ] }", "Dedup:VniGroups: VNI 4243 is in more than one group (or twice in one); a VNI belongs to one group." },
+        { "\"Dedup\": { \"VniGroups\": [ 4242, 4243 ] }", "Dedup:VniGroups:0 is a list: write it as a JSON array, or as Dedup:VniGroups:0:0, Dedup:VniGroups:0:1, ... ." },
     };
 
     [Theory]
