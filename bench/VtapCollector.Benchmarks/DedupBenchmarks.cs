@@ -97,7 +97,7 @@ public class DedupBenchmarks
             for (var i = 0; i < count; i++)
             {
                 ref var packet = ref _batch[i];
-                if (filter.IsDuplicate(packet.Signature, (uint)packet.TunnelSource.GetHashCode(), _times[i]))
+                if (filter.IsDuplicate(DuplicateFilter.Key(packet.Signature, packet.Vni), (uint)packet.TunnelSource.GetHashCode(), _times[i]))
                 {
                     packet.Flags |= PacketFlags.DuplicateCopy;
                 }

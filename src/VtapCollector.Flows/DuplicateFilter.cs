@@ -50,6 +50,17 @@ public sealed class DuplicateFilter
         _windowNanos = windowNanos;
     }
 
+    /// <summary>
+    /// The key a packet is remembered by: its signature (<c>PacketSignature</c>) combined with the
+    /// VNI its flow is under, so only copies within one VNI (or one VNI group) meet; never 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Key(ulong signature, uint vni)
+    {
+        var key = signature ^ ((vni + 1UL) * 0x9E37_79B9_7F4A_7C15UL);
+        return key == 0 ? 1 : key;
+    }
+
     /// <summary>Bytes held, allocated once: the bound on the deduplication state of one worker.</summary>
     public long MemoryBytes => (long)Unsafe.SizeOf<Entry>() * _entries.Length;
 

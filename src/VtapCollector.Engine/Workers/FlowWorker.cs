@@ -262,6 +262,12 @@ internal sealed class FlowWorker : IFlowRecordWriter
     /// Marks the batch's packets that are another tap's view of a packet already counted, in arrival
     /// order, before the flow table sees them; the table then counts them as removed copies only.
     /// </summary>
+    /// <remarks>
+    /// The VNI (the group's, after <c>Dedup:VniGroups</c>) is part of what must match: copies under
+    /// two VNIs that are not grouped stay two flows, as without deduplication, instead of one VNI's
+    /// flow losing its packets to the other's. It also keeps the result independent of the worker
+    /// count, since the worker is chosen by VNI too.
+    /// </remarks>
     private void RemoveCopies(DuplicateFilter dedup, int count)
     {
         for (var i = 0; i < count; i++)
@@ -269,7 +275,7 @@ internal sealed class FlowWorker : IFlowRecordWriter
             ref var packet = ref _batch[i];
             var source = packet.TunnelSource;
             var hash = source.GetHashCode();
-            if (dedup.IsDuplicate(packet.Signature, (uint)hash, _times[i]))
+            if (dedup.IsDuplicate(DuplicateFilter.Key(packet.Signature, packet.Vni), (uint)hash, _times[i]))
             {
                 packet.Flags |= PacketFlags.DuplicateCopy;
                 Counters.Duplicates[_tunnelSources.IndexOf(source, hash)]++;
