@@ -31,7 +31,9 @@ public class ReplayInputTests(OracleCaptures captures) : OracleCaptureTests(capt
     /// The capture as a collector behind two taps would have taken it: every frame a second time, a
     /// nanosecond later (so the replay's ticks of packet time fall where they did), from another
     /// outer source and with the inner TTL one lower. <c>--dedup</c> gives the records of the
-    /// capture itself, plus the fields that name both taps and count the copies removed.
+    /// capture itself, plus the fields that name both taps and count the copies removed. The capture
+    /// already holds one conversation mirrored under two VNIs (100 and 200) from two sources: without
+    /// a VNI group those stay two flows, each with its own copies removed.
     /// </summary>
     [Fact]
     public void Replay_BothEndsTappedCopyWithDedup_GivesTheOneTapRecords()
