@@ -15,6 +15,14 @@ namespace VtapCollector.Tests.KernelMirror;
 /// retransmissions (iptables drops segments after both taps) and a real duplicate on the wire (one
 /// packet sent twice) counted as often as the link carried them.
 /// </summary>
+/// <remarks>
+/// The kernels these tests run on have neither netem (sch_netem) nor tc's gact action, so loss,
+/// duplication and delay are made with what they have: iptables' statistic match drops segments
+/// in the receiving namespace (after tc and tcpdump, so both taps and the ground truth see them, as
+/// with loss between a NIC and its VM); a raw socket sends one IP packet twice (a duplicate on the
+/// wire that both taps see, as netem duplicate before both taps would make); and a relay at
+/// real-time priority holds the server tap's copies 1 ms (netem delay on one mirror path).
+/// </remarks>
 [Collection(DaemonTests.Name)]
 public sealed class DoubleTapMirrorTests(ITestOutputHelper output)
 {
