@@ -389,6 +389,16 @@ public partial class FlowRecordJsonEncoderTests
     }
 
     [Fact]
+    public void Encode_DeduplicationOnWithoutATunnel_NamesNoTapAddress()
+    {
+        var record = Records.Tcp() with { Tunnel = TunnelKind.None, TunnelIpVersion = 0, TunnelSource = default, TunnelDestination = default, ObservationPoints = 1 };
+        var json = Records.Parse(record);
+
+        Assert.Equal(0, json.GetProperty("observation_points").GetArrayLength());
+        Assert.Equal(1, json.GetProperty("observation_point_count").GetInt32());
+    }
+
+    [Fact]
     public void Encode_DeduplicationOff_WritesNoneOfItsFields()
     {
         var json = Records.Parse(Records.Tcp());

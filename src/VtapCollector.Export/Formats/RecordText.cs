@@ -97,7 +97,13 @@ internal static class RecordText
         }
 
         json.Append(camelCase ? ",\"observationPoints\":["u8 : ",\"observation_points\":["u8);
-        AppendQuotedAddress(ref json, record.TunnelSource, record.TunnelSource.IsIPv4Mapped ? 4 : 6);
+
+        // Without a tunnel (a SPAN port) there is no tap address to name.
+        if (record.Tunnel != TunnelKind.None)
+        {
+            AppendQuotedAddress(ref json, record.TunnelSource, record.TunnelSource.IsIPv4Mapped ? 4 : 6);
+        }
+
         if (record.ObservationPoints >= 2)
         {
             json.Append((byte)',');
