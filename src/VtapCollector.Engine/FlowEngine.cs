@@ -1,6 +1,7 @@
 using VtapCollector.Decoding;
 using VtapCollector.Engine.Exporting;
 using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Networks;
 using VtapCollector.Engine.Workers;
 using VtapCollector.Export.Sinks;
 using VtapCollector.Flows;
@@ -17,6 +18,8 @@ namespace VtapCollector.Engine;
 /// <param name="MaxVniLabels">VNIs counted under their own metric label.</param>
 /// <param name="MaxTunnelSourceLabels">Mirror sources counted under their own metric label.</param>
 /// <param name="Dedup">Double-tap deduplication; null or not enabled: off.</param>
+/// <param name="Networks">The named networks at start (a reload calls <see cref="FlowEngine.SetNetworks"/>); null: none.</param>
+/// <param name="MaxNetworkLabels">Network names counted under their own metric label.</param>
 internal sealed record EngineSetup(
     PipelineOptions Pipeline,
     FlowTableOptions Flows,
@@ -26,6 +29,8 @@ internal sealed record EngineSetup(
     EngineClock Clock,
     int MaxVniLabels = 256,
     int MaxTunnelSourceLabels = 256,
+    NetworkMap? Networks = null,
+    int MaxNetworkLabels = 64,
     DedupOptions? Dedup = null);
 
 /// <summary>
@@ -57,6 +62,8 @@ internal sealed class FlowEngine : IDisposable
         AllowList = new AllowListHolder(setup.AllowList);
         Vnis = new LabelIndex<uint>(setup.MaxVniLabels);
         TunnelSources = new LabelIndex<IpAddress>(setup.MaxTunnelSourceLabels);
+        NetworkLabels = new NetworkLabels(setup.MaxNetworkLabels);
+        SetNetworks(setup.Networks ?? NetworkMap.Empty);
         Sinks = setup.Sinks;
         Dedup = setup.Dedup is { Enabled: true } dedup ? dedup : null;
         _vniGroups = Dedup is null ? null : VniGroups.Create(Dedup.VniGroups);
@@ -71,6 +78,12 @@ internal sealed class FlowEngine : IDisposable
     public AllowListHolder AllowList { get; }
 
     public LabelIndex<uint> Vnis { get; }
+
+    /// <summary>The named networks in force and their metric labels; <see cref="SetNetworks"/> swaps them.</summary>
+    public NetworkRoutingHolder Networks { get; } = new();
+
+    /// <summary>The metric label of every network name configured so far.</summary>
+    public NetworkLabels NetworkLabels { get; }
 
     public LabelIndex<IpAddress> TunnelSources { get; }
 
@@ -96,6 +109,12 @@ internal sealed class FlowEngine : IDisposable
         TcpClosingTimeout = _setup.Flows.TcpClosingTimeout,
         FragmentCacheSize = _setup.Flows.FragmentCacheSize,
     };
+
+    /// <summary>
+    /// Puts <paramref name="map"/> in force: records the workers emit from now on are classified with
+    /// it (a record already queued keeps the networks it was given). Safe while the engine runs.
+    /// </summary>
+    public void SetNetworks(NetworkMap map) => Networks.Current = new NetworkRouting(map, NetworkLabels.Resolve(map));
 
     /// <summary>
     /// The packet path of one source thread (<paramref name="sourceLabel"/>: udp, af_packet, pcap, file).
@@ -150,7 +169,7 @@ internal sealed class FlowEngine : IDisposable
             }
 
             var dedup = Dedup is null ? null : new DuplicateFilter(Dedup.TableEntries, Dedup.WindowNanos);
-            _workers[w] = new FlowWorker(w, table, column, pipeline.RecordQueueCapacity, pipeline.RecordOverflow, _stop, _setup.Clock, dedup, TunnelSources);
+            _workers[w] = new FlowWorker(w, table, column, pipeline.RecordQueueCapacity, pipeline.RecordOverflow, _stop, _setup.Clock, Networks, new NetworkCounters(NetworkLabels.Size), dedup, TunnelSources);
         }
 
         _exporter = new RecordExporter(_workers, Sinks);

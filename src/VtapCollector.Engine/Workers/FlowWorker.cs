@@ -1,5 +1,6 @@
 using VtapCollector.Decoding;
 using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Networks;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Engine.Workers;
@@ -25,6 +26,7 @@ internal sealed class FlowWorker : IFlowRecordWriter
     private readonly OverflowPolicy _recordOverflow;
     private readonly StopSignal _stop;
     private readonly EngineClock _clock;
+    private readonly NetworkRoutingHolder _networks;
     private readonly DecodedPacket[] _batch = new DecodedPacket[BatchSize];
     private readonly long[] _times = new long[BatchSize];
     private readonly DecodeStatus[] _statuses = new DecodeStatus[BatchSize];
@@ -43,9 +45,13 @@ internal sealed class FlowWorker : IFlowRecordWriter
         OverflowPolicy recordOverflow,
         StopSignal stop,
         EngineClock clock,
+        NetworkRoutingHolder networks,
+        NetworkCounters networkCounters,
         DuplicateFilter? dedup = null,
         LabelIndex<IpAddress>? tunnelSources = null)
     {
+        _networks = networks;
+        NetworkCounters = networkCounters;
         Dedup = dedup;
         _tunnelSources = tunnelSources ?? new LabelIndex<IpAddress>(0);
         Counters = new WorkerCounters(_tunnelSources.Limit);
@@ -72,6 +78,9 @@ internal sealed class FlowWorker : IFlowRecordWriter
     /// <summary>This worker's double-tap filter, or null with deduplication off; its counts are read by the metrics scrape.</summary>
     public DuplicateFilter? Dedup { get; }
 
+    /// <summary>Traffic by network pair and direction, from this worker's records (read by the scrape).</summary>
+    public NetworkCounters NetworkCounters { get; }
+
     /// <summary>Records for the exporter (this worker produces, the exporter consumes).</summary>
     public SpscQueue<FlowRecord> Records => _records;
 
@@ -95,8 +104,26 @@ internal sealed class FlowWorker : IFlowRecordWriter
 
     public bool Join(TimeSpan timeout) => _thread.Join(timeout);
 
-    /// <summary>Queues one record for the exporter; called by the flow table on this thread.</summary>
+    /// <summary>
+    /// Queues one record for the exporter; called by the flow table on this thread. With networks
+    /// configured the record is classified first (two lookups, per record, never per packet) and
+    /// counted by network pair, whether or not the exporter's queue then has room for it.
+    /// </summary>
     public void Write(in FlowRecord record)
+    {
+        var routing = _networks.Current;
+        if (routing.Map.IsEmpty)
+        {
+            Enqueue(record);
+            return;
+        }
+
+        var classified = routing.Map.Classify(record);
+        NetworkCounters.Add(classified, routing.LabelOf(classified.SourceNetwork), routing.LabelOf(classified.DestinationNetwork));
+        Enqueue(classified);
+    }
+
+    private void Enqueue(in FlowRecord record)
     {
         var records = _records;
         int slot;

@@ -59,6 +59,21 @@ public static class IpfixElements
     public const ushort VtapTunnelType = 7;
 
     /// <summary>
+    /// Under <see cref="VtapPen"/>: the flow's <c>direction</c> from the configured networks' Local
+    /// flags, 0 unknown (no networks configured), 1 inbound, 2 outbound, 3 internal, 4 external
+    /// (unsigned8). IANA's flowDirection (61) says ingress or egress at an observation interface, not
+    /// where the two ends sit, so it is not used for this.
+    /// </summary>
+    public const ushort VtapTrafficDirection = 8;
+
+    /// <summary>
+    /// Under <see cref="VtapPen"/>: the VNet-flow-log view relative to the tapped interface, 0 none,
+    /// 1 <c>I</c> (the interface is the responder), 2 <c>O</c> (it is the initiator) (unsigned8). Not
+    /// IANA's flowDirection (61): it has no value for "not known", and every record carries a value.
+    /// </summary>
+    public const ushort VtapFlowLogDirection = 9;
+
+    /// <summary>
     /// Under <see cref="VtapPen"/>, with double-tap deduplication only: the taps (tunnel sources) the
     /// flow was seen from, 1, 2, or 3 for three or more (unsigned8); the first is <see cref="VtapTunnelSource"/>.
     /// </summary>

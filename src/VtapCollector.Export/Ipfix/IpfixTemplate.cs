@@ -166,6 +166,8 @@ public sealed class IpfixTemplate
         fields.Add(new(VtapTunnelDestination, 16, VtapPen));
         fields.Add(new(VtapFlowId, 8, VtapPen));
         fields.Add(new(VtapRecordSequence, 4, VtapPen));
+        fields.Add(new(VtapTrafficDirection, 1, VtapPen));
+        fields.Add(new(VtapFlowLogDirection, 1, VtapPen));
         if (dedup)
         {
             fields.Add(new(VtapObservationPointCount, 1, VtapPen));

@@ -30,7 +30,9 @@ internal sealed class LiveCollector : IDisposable
             EngineClock.Wall,
             metrics.MaxVniLabels,
             metrics.MaxTunnelSourceLabels,
-            settings.Sections.Dedup);
+            settings.Networks,
+            metrics.MaxNetworkLabels,
+            Dedup: settings.Sections.Dedup);
         Engine = new FlowEngine(_setup);
         Sources = new LiveSources(Engine);
     }

@@ -117,7 +117,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         File.WriteAllText(daemon.ConfigPath, File.ReadAllText(daemon.ConfigPath).Replace("192.0.2.0/24", "127.0.0.0/8", StringComparison.Ordinal));
         daemon.Signal(DaemonProcess.SigHup);
         Assert.True(DaemonProcess.WaitFor(() => daemon.Metric("vtap_config_reloads_total{result=\"success\"}") >= 1, Wait), daemon.Logs);
-        Assert.True(DaemonProcess.WaitFor(() => daemon.Logs.Contains("Configuration reloaded: allow-list now 127.0.0.0/8; any VNI.", StringComparison.Ordinal), Wait), daemon.Logs);
+        Assert.True(DaemonProcess.WaitFor(() => daemon.Logs.Contains("Configuration reloaded: allow-list now 127.0.0.0/8; any VNI; networks now none.", StringComparison.Ordinal), Wait), daemon.Logs);
 
         SendAndWait(daemon, capture.Path, 2 * datagrams);
         Assert.Equal(0, daemon.Terminate(Wait));
@@ -159,8 +159,8 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"1.2.3:4789\" ] } }", "Sources:Udp:Listen entry '1.2.3:4789' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Lisen\": [ \"0.0.0.0:4789\" ] } }", "Unknown configuration key 'Sources:Udp:Lisen'; the keys under Sources:Udp are Enabled, Listen, Sockets, ReceiveBufferBytes, BatchSize, MaxDatagramBytes." },
         { "\"Sources\": { \"Xdp\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Xdp'; the keys under Sources are Udp, AfPacket, Pcap." },
-        { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
-        { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
+        { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
+        { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
         { "\"Pipeline\": { \"DispatchOverflow\": \"Sometimes\" }", "Pipeline:DispatchOverflow 'Sometimes' is not one of Block, DropNewest." },
         { "\"Pipeline\": { \"Workers\": \"many\" }", "Pipeline:Workers 'many' is not a whole number." },
         { "\"Pipeline\": { \"DispatchQueueCapacity\": 1000 }", "Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was 1000)." },
