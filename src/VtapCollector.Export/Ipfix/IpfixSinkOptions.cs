@@ -5,14 +5,13 @@ namespace VtapCollector.Export.Ipfix;
 /// <summary>Settings of <see cref="IpfixSink"/> (<c>Sinks:Ipfix:*</c>).</summary>
 public sealed class IpfixSinkOptions
 {
-    /// <summary>The smallest message size accepted: the largest data record, its set header and the message header, with the templates.</summary>
-    public static readonly int MinMessageBytes = IpfixMessageWriter.HeaderLength + Math.Max(
-        Math.Max(
-            IpfixTemplate.TemplateSetLength(IpfixTemplate.For(true)) + 4 + IpfixTemplate.Ipv6Biflow.RecordLength,
-            IpfixTemplate.TemplateSetLength(IpfixTemplate.For(false)) + 4 + (2 * IpfixTemplate.Ipv6Uniflow.RecordLength)),
-        Math.Max(
-            IpfixTemplate.TemplateSetLength(IpfixTemplate.For(true, dedup: true)) + 4 + IpfixTemplate.Ipv6BiflowDedup.RecordLength,
-            IpfixTemplate.TemplateSetLength(IpfixTemplate.For(false, dedup: true)) + 4 + (2 * IpfixTemplate.Ipv6UniflowDedup.RecordLength)));
+    /// <summary>The smallest message size accepted without deduplication: the largest data record, its set header and the message header, with the templates.</summary>
+    public static readonly int MinMessageBytes = MinMessageBytesFor(dedup: false);
+
+    /// <summary>The smallest message size accepted for the templates of <paramref name="dedup"/> (with the deduplication elements, or without).</summary>
+    public static int MinMessageBytesFor(bool dedup) => IpfixMessageWriter.HeaderLength + Math.Max(
+        IpfixTemplate.TemplateSetLength(IpfixTemplate.For(true, dedup)) + 4 + IpfixTemplate.For(true, dedup)[1].RecordLength,
+        IpfixTemplate.TemplateSetLength(IpfixTemplate.For(false, dedup)) + 4 + (2 * IpfixTemplate.For(false, dedup)[1].RecordLength));
 
     /// <summary>Collectors, each <c>udp://HOST:PORT</c> or <c>tcp://HOST:PORT</c>; at least one.</summary>
     public IReadOnlyList<string> Collectors { get; init; } = [];
@@ -73,9 +72,10 @@ public sealed class IpfixSinkOptions
             return "Sinks:Ipfix:TemplateRefreshMessages must be at least 1.";
         }
 
-        if (MaxMessageBytes < MinMessageBytes || MaxMessageBytes > ushort.MaxValue)
+        var least = MinMessageBytesFor(Dedup);
+        if (MaxMessageBytes < least || MaxMessageBytes > ushort.MaxValue)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Ipfix:MaxMessageBytes must be from {MinMessageBytes} to 65535 (the largest record with the templates must fit).");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Ipfix:MaxMessageBytes must be from {least} to 65535 (the largest record with the templates must fit).");
         }
 
         return TcpBufferMessages < 1 ? "Sinks:Ipfix:TcpBufferMessages must be at least 1." : null;
