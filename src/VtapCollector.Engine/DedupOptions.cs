@@ -54,7 +54,7 @@ public sealed class DedupOptions
         var seen = new HashSet<uint>();
         foreach (var group in VniGroups)
         {
-            if (group.Count < 2)
+            if (group is null || group.Count < 2)
             {
                 return "Dedup:VniGroups: each group lists at least two VNIs that mirror the same network.";
             }
