@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as independent oracles and real peers:
-# tshark/tcpdump decode captures, scapy generates them, iproute2 builds namespaces and tunnels,
+# tshark/tcpdump decode captures, scapy generates them, iproute2 builds namespaces and tunnels, iptables drops packets in them,
 # libpcap is the live-capture source, prometheus (server and promtool) scrapes and checks metrics,
 # librdkafka1 is what the .deb depends on, lintian/shellcheck check the package and its scripts,
 # cloud-init and packer validate the VM image recipes, afl++ fuzzes the parsers (with the sharpfuzz
@@ -9,7 +9,7 @@
 # Idempotent: installs only what is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-packages=(tshark tcpdump python3-scapy iproute2 libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase afl++ nfdump pmacct)
+packages=(tshark tcpdump python3-scapy iproute2 iptables libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase afl++ nfdump pmacct)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

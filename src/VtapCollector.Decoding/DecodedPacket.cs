@@ -26,6 +26,8 @@ public enum PacketFlags : byte
     LengthFromCapture = 2,
     /// <summary>The inner packet is an IP fragment (see <see cref="DecodedPacket.FragmentOffset"/>).</summary>
     Fragment = 4,
+    /// <summary>A copy of a packet already counted from another tap (double-tap deduplication): the flow counts it as a removed copy only.</summary>
+    DuplicateCopy = 8,
 }
 
 /// <summary>
@@ -98,6 +100,12 @@ public struct DecodedPacket
 
     /// <summary>IPv4 identification or IPv6 fragment header identification.</summary>
     public uint FragmentId;
+
+    /// <summary>
+    /// The inner packet's <see cref="PacketSignature"/> when <see cref="DecoderOptions.ComputeSignatures"/>
+    /// is on (double-tap deduplication); 0 otherwise.
+    /// </summary>
+    public ulong Signature;
 
     /// <summary>True for an ICMP or ICMPv6 packet, whose ports hold type and code.</summary>
     public readonly bool IsIcmp => Protocol == IpProtocol.Icmp || Protocol == IpProtocol.Icmpv6;

@@ -37,6 +37,12 @@ public sealed class DecoderOptions
     /// <summary>Longest IPv6 extension-header chain followed (RFC 8200 section 4.1 recommends bounds). Default: 8.</summary>
     public int MaxIpv6ExtensionHeaders { get; init; } = 8;
 
+    /// <summary>
+    /// Compute each inner packet's <see cref="PacketSignature"/> into <see cref="DecodedPacket.Signature"/>,
+    /// for double-tap deduplication. Default: false (the decoder does no extra work).
+    /// </summary>
+    public bool ComputeSignatures { get; init; }
+
     /// <summary>Returns a sentence naming the first invalid setting, or null when all are valid.</summary>
     public string? Validate()
     {

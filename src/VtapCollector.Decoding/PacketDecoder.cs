@@ -22,6 +22,7 @@ public sealed class PacketDecoder
     private readonly int _maxVlanTags;
     private readonly int _maxExtensionHeaders;
     private readonly bool _gre;
+    private readonly bool _signatures;
 
     public PacketDecoder()
         : this(new DecoderOptions())
@@ -52,6 +53,7 @@ public sealed class PacketDecoder
         _maxVlanTags = options.MaxVlanTags;
         _maxExtensionHeaders = options.MaxIpv6ExtensionHeaders;
         _gre = options.Gre;
+        _signatures = options.ComputeSignatures;
     }
 
     /// <summary>Decodes a frame captured on a link of type <paramref name="linkType"/>.</summary>
@@ -181,6 +183,7 @@ public sealed class PacketDecoder
             if (packet.FragmentOffset != 0)
             {
                 // Later fragments have no transport header; the flow table finds their ports.
+                Sign(ref packet, data, upper);
                 return DecodeStatus.Ok;
             }
 
@@ -194,6 +197,7 @@ public sealed class PacketDecoder
             {
                 if (!_gre)
                 {
+                    Sign(ref packet, data, upper);
                     return ClassifyGre(upper);
                 }
 
@@ -206,6 +210,7 @@ public sealed class PacketDecoder
                 if (!IsMirrorProtocol(greProtocol))
                 {
                     // IP over GRE, PPTP, ...: not a mirror, so a flow of protocol 47 between the GRE endpoints.
+                    Sign(ref packet, data, upper);
                     return DecodeStatus.Ok;
                 }
 
@@ -229,6 +234,7 @@ public sealed class PacketDecoder
             var portKind = packet.Protocol == IpProtocol.Udp ? _portKinds[packet.DestinationPort] : PortNone;
             if (portKind == PortNone)
             {
+                Sign(ref packet, data, upper);
                 return DecodeStatus.Ok;
             }
 
@@ -246,6 +252,19 @@ public sealed class PacketDecoder
             {
                 return tunnel;
             }
+        }
+    }
+
+    /// <summary>
+    /// The innermost packet's signature for double-tap deduplication, only when asked for: without
+    /// deduplication the packet path does no more work than before.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void Sign(scoped ref DecodedPacket packet, ReadOnlySpan<byte> ip, ReadOnlySpan<byte> upper)
+    {
+        if (_signatures)
+        {
+            packet.Signature = PacketSignature.Compute(packet, ip, upper);
         }
     }
 

@@ -57,8 +57,11 @@ internal sealed class ReceiverCounters
 }
 
 /// <summary>Counters of one flow worker; one writer (the worker), read by the scrape.</summary>
-internal sealed class WorkerCounters
+internal sealed class WorkerCounters(int tunnelSourceLabels = 256)
 {
+    /// <summary>Copies removed as another tap's view of a counted packet, per tunnel-source label index (the last one: other).</summary>
+    public readonly long[] Duplicates = new long[tunnelSourceLabels + 1];
+
     public long Packets;
     public long RecordQueueDropped;
 

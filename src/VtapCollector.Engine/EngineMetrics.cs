@@ -51,6 +51,8 @@ internal sealed class EngineMetrics(FlowEngine engine) : IMetricSource
         Labelled(m, "vtap_vni_bytes_total", "Inner IP bytes per VNI; VNIs beyond Metrics:MaxVniLabels count as other.", "vni",
             engine.Vnis.Count, engine.Vnis.Limit, i => engine.Vnis.KeyAt(i).ToString(CultureInfo.InvariantCulture), c => c.VniBytes);
 
+        Deduplication(m);
+
         long active = 0, capacity = 0, created = 0, evictions = 0, recordDrops = 0, lastPacket = 0, lag = 0;
         foreach (var worker in workers)
         {
@@ -95,6 +97,54 @@ internal sealed class EngineMetrics(FlowEngine engine) : IMetricSource
         m.Gauge("vtap_processing_lag_seconds", "Wall time minus receive time of the newest packet, when a flow worker took it.", lag / 1e9);
         m.Gauge("vtap_last_packet_timestamp_seconds", "Receive time (Unix seconds) of the newest packet a flow worker took; 0 before the first.", lastPacket / 1e9);
         m.Gauge("vtap_workers", "Flow workers (each with its own flow table).", workers.Count);
+    }
+
+    /// <summary>
+    /// Double-tap deduplication: copies removed per tap (labels bounded as the tunnel-source packets'
+    /// are: the same index, so a tap beyond the limit is other in both), copies that came too late,
+    /// and the filters' memory. Served with deduplication off too (zeros), so a panel never breaks.
+    /// </summary>
+    private void Deduplication(MetricSet m)
+    {
+        const string duplicates = "vtap_duplicate_packets_total";
+        const string duplicatesHelp = "Copies removed as another tap's view of a packet already counted (Dedup:Enabled), by the tunnel source that sent the copy; sources beyond Metrics:MaxTunnelSourceLabels count as other.";
+        var workers = engine.Workers;
+        var sources = engine.TunnelSources;
+        m.Declare(duplicates, MetricType.Counter, duplicatesHelp);
+        for (var i = 0; i <= sources.Limit; i++)
+        {
+            var known = i < sources.Count;
+            if (!known && i != sources.Limit)
+            {
+                continue;
+            }
+
+            long total = 0;
+            foreach (var worker in workers)
+            {
+                total += Volatile.Read(ref worker.Counters.Duplicates[Math.Min(i, worker.Counters.Duplicates.Length - 1)]);
+            }
+
+            if (known || total > 0)
+            {
+                m.Counter(duplicates, duplicatesHelp, total, ("tunnel_source", known ? sources.KeyAt(i).ToString() : "other"));
+            }
+        }
+
+        long late = 0, overwritten = 0, bytes = 0;
+        foreach (var worker in workers)
+        {
+            if (worker.Dedup is { } filter)
+            {
+                late += filter.LateCopies;
+                overwritten += filter.Overwritten;
+                bytes += filter.MemoryBytes;
+            }
+        }
+
+        m.Counter("vtap_dedup_late_copies_total", "Copies from another tap that came after Dedup:WindowMicroseconds and so were counted as packets: the window is shorter than the taps' skew.", late);
+        m.Counter("vtap_dedup_overwritten_total", "Remembered packets replaced while still inside the window (Dedup:TableEntries too small for the packet rate): their later copies count again.", overwritten);
+        m.Gauge("vtap_dedup_memory_bytes", "Memory of the workers' deduplication tables, reserved at start (0 with Dedup:Enabled false).", bytes);
     }
 
     private long Sum(Func<ReceiverCounters, long> read)

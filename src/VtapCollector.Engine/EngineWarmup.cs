@@ -57,6 +57,11 @@ internal static class EngineWarmup
             },
             Sinks = sinks,
             Clock = EngineClock.Wall,
+
+            // The same deduplication code, with a small table: the real one is reserved by the real engine.
+            Dedup = setup.Dedup is { Enabled: true } dedup
+                ? new DedupOptions { Enabled = true, WindowMicroseconds = dedup.WindowMicroseconds, TableEntries = 1024, VniGroups = dedup.VniGroups }
+                : null,
         });
         var ingress = engine.AddIngress("udp");
         engine.Start();

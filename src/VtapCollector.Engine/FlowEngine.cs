@@ -17,6 +17,7 @@ namespace VtapCollector.Engine;
 /// <param name="Clock">Wall time live, packet time in a replay.</param>
 /// <param name="MaxVniLabels">VNIs counted under their own metric label.</param>
 /// <param name="MaxTunnelSourceLabels">Mirror sources counted under their own metric label.</param>
+/// <param name="Dedup">Double-tap deduplication; null or not enabled: off.</param>
 /// <param name="Networks">The named networks at start (a reload calls <see cref="FlowEngine.SetNetworks"/>); null: none.</param>
 /// <param name="MaxNetworkLabels">Network names counted under their own metric label.</param>
 internal sealed record EngineSetup(
@@ -29,7 +30,8 @@ internal sealed record EngineSetup(
     int MaxVniLabels = 256,
     int MaxTunnelSourceLabels = 256,
     NetworkMap? Networks = null,
-    int MaxNetworkLabels = 64);
+    int MaxNetworkLabels = 64,
+    DedupOptions? Dedup = null);
 
 /// <summary>
 /// The packet path from ingress to sinks, the same for the live daemon and a replay:
@@ -48,6 +50,7 @@ internal sealed class FlowEngine : IDisposable
     private readonly List<PacketIngress> _ingresses = [];
     private readonly List<SpscQueue<QueuedPacket>[]> _rows = [];
     private readonly StopSignal _stop = new();
+    private readonly VniGroups? _vniGroups;
     private FlowWorker[] _workers = [];
     private RecordExporter? _exporter;
     private bool _disposed;
@@ -62,7 +65,12 @@ internal sealed class FlowEngine : IDisposable
         NetworkLabels = new NetworkLabels(setup.MaxNetworkLabels);
         SetNetworks(setup.Networks ?? NetworkMap.Empty);
         Sinks = setup.Sinks;
+        Dedup = setup.Dedup is { Enabled: true } dedup ? dedup : null;
+        _vniGroups = Dedup is null ? null : VniGroups.Create(Dedup.VniGroups);
     }
+
+    /// <summary>Double-tap deduplication in force, or null when it is off.</summary>
+    public DedupOptions? Dedup { get; }
 
     public int WorkerCount { get; }
 
@@ -131,7 +139,7 @@ internal sealed class FlowEngine : IDisposable
         }
 
         var ingress = new PacketIngress(
-            new PacketDecoder(_setup.Decoder),
+            new PacketDecoder(Dedup is null ? _setup.Decoder : WithSignatures(_setup.Decoder)),
             AllowList,
             row,
             _setup.Pipeline.DispatchOverflow,
@@ -139,7 +147,8 @@ internal sealed class FlowEngine : IDisposable
             Vnis,
             TunnelSources,
             _stop,
-            _setup.Clock);
+            _setup.Clock,
+            _vniGroups);
         _rows.Add(row);
         _ingresses.Add(ingress);
         return ingress;
@@ -159,7 +168,8 @@ internal sealed class FlowEngine : IDisposable
                 column[r] = _rows[r][w];
             }
 
-            _workers[w] = new FlowWorker(w, table, column, pipeline.RecordQueueCapacity, pipeline.RecordOverflow, _stop, _setup.Clock, Networks, new NetworkCounters(NetworkLabels.Size));
+            var dedup = Dedup is null ? null : new DuplicateFilter(Dedup.TableEntries, Dedup.WindowNanos);
+            _workers[w] = new FlowWorker(w, table, column, pipeline.RecordQueueCapacity, pipeline.RecordOverflow, _stop, _setup.Clock, Networks, new NetworkCounters(NetworkLabels.Size), dedup, TunnelSources);
         }
 
         _exporter = new RecordExporter(_workers, Sinks);
@@ -201,6 +211,17 @@ internal sealed class FlowEngine : IDisposable
 
         return finished;
     }
+
+    /// <summary>The decoder's options with packet signatures on, for deduplication.</summary>
+    private static DecoderOptions WithSignatures(DecoderOptions options) => new()
+    {
+        VxlanPorts = options.VxlanPorts,
+        GenevePorts = options.GenevePorts,
+        MaxTunnelDepth = options.MaxTunnelDepth,
+        MaxVlanTags = options.MaxVlanTags,
+        MaxIpv6ExtensionHeaders = options.MaxIpv6ExtensionHeaders,
+        ComputeSignatures = true,
+    };
 
     /// <summary>The first engine thread that died of an exception, if any (a bug: the host stops).</summary>
     public Exception? Failure => _workers.Select(w => w.Failure).Append(_exporter?.Failure).FirstOrDefault(f => f is not null);

@@ -97,7 +97,9 @@ public static class FlowRecordJsonEncoder
             json.Append(flowLog);
         }
 
-        json.Append("\"}"u8);
+        json.Append((byte)'"');
+        Formats.RecordText.AppendObservationPoints(ref json, record);
+        json.Append((byte)'}');
         return json.Length;
     }
 

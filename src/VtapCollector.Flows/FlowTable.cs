@@ -191,6 +191,30 @@ public sealed class FlowTable
     {
         var protocol = key.Protocol;
         var index = Find(key, hash);
+        if ((packet.Flags & PacketFlags.DuplicateCopy) != 0)
+        {
+            // Another tap's view of a packet already counted: the flow learns the tap and the copy, no
+            // counter, flag or state moves (a removed copy of a SYN must not restart a closing flow).
+            // The copy always follows the counted packet into the same worker, so its flow exists
+            // unless it has just ended; then there is nothing left to tell.
+            if (index >= 0)
+            {
+                ref var seen = ref _entries[index];
+                if (senderIsA == seen.InitiatorIsA)
+                {
+                    seen.CopiesOrig++;
+                }
+                else
+                {
+                    seen.CopiesResp++;
+                }
+
+                NoteObservationPoint(ref seen, packet.TunnelSource);
+            }
+
+            return;
+        }
+
         var tcpFlags = packet.TcpFlags;
         var pureSyn = protocol == IpProtocol.Tcp && (tcpFlags & (TcpFlagBits.Syn | TcpFlagBits.Ack)) == TcpFlagBits.Syn;
         if (index >= 0 && pureSyn && _entries[index].Closing)
@@ -230,6 +254,34 @@ public sealed class FlowTable
         if (timestampNanos > entry.LastSeen)
         {
             entry.LastSeen = timestampNanos;
+        }
+
+        if (packet.Signature != 0)
+        {
+            NoteObservationPoint(ref entry, packet.TunnelSource);
+        }
+    }
+
+    /// <summary>
+    /// Remembers the taps (tunnel sources) a flow was seen from, with deduplication on (the packet
+    /// has a signature): the first at creation, a second one, and whether there were more.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void NoteObservationPoint(ref FlowEntry entry, IpAddress source)
+    {
+        if (entry.ObservationPoints >= 3 || source == entry.TunnelSource)
+        {
+            return;
+        }
+
+        if (entry.ObservationPoints < 2)
+        {
+            entry.SecondTunnelSource = source;
+            entry.ObservationPoints = 2;
+        }
+        else if (source != entry.SecondTunnelSource)
+        {
+            entry.ObservationPoints = 3;
         }
     }
 
@@ -352,6 +404,7 @@ public sealed class FlowTable
             Vlan = packet.Vlan,
             InitiatorIsA = initiatorIsA,
             InUse = true,
+            ObservationPoints = packet.Signature != 0 ? (byte)1 : (byte)0,
         };
         Count++;
         FlowsCreated++;
@@ -506,12 +559,18 @@ public sealed class FlowTable
             TcpFlagsSrcToDst = entry.FlagsOrig,
             TcpFlagsDstToSrc = entry.FlagsResp,
             ConnState = key.Protocol == IpProtocol.Tcp ? ConnStateRules.ForTcp(entry.History) : ConnStateRules.ForOther(entry.History),
+            ObservationPoints = entry.ObservationPoints,
+            SecondTunnelSource = entry.SecondTunnelSource,
+            CopiesRemovedSrcToDst = entry.CopiesOrig,
+            CopiesRemovedDstToSrc = entry.CopiesResp,
         };
         entry.Sequence++;
         entry.PacketsOrig = 0;
         entry.BytesOrig = 0;
         entry.PacketsResp = 0;
         entry.BytesResp = 0;
+        entry.CopiesOrig = 0;
+        entry.CopiesResp = 0;
         if (type == FlowRecordType.End)
         {
             EndRecords++;
@@ -578,6 +637,12 @@ public sealed class FlowTable
         public IpAddress TunnelDestination;
         public ushort Vlan;
         public byte TunnelIpVersion;
+
+        /// <summary>Taps the flow was seen from, with deduplication on: 0 (off), 1, 2, or 3 for three or more.</summary>
+        public byte ObservationPoints;
+        public uint CopiesOrig;
+        public uint CopiesResp;
+        public IpAddress SecondTunnelSource;
     }
 
     private readonly record struct FragmentSlot(ulong Hash, uint Id, uint Vni, IpAddress Source, IpAddress Destination, byte Protocol, ushort SourcePort, ushort DestinationPort);

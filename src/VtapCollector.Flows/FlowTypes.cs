@@ -111,4 +111,20 @@ public readonly struct FlowRecord
 
     /// <summary>Inbound, outbound, internal or external from the two networks' Local flags; Unknown when no networks are configured.</summary>
     public TrafficDirection Direction { get; init; }
+
+    /// <summary>
+    /// With double-tap deduplication on: how many taps (tunnel sources) the flow was seen from so
+    /// far, 1, 2, or 3 for three or more; <see cref="TunnelSource"/> is the first, <see cref="SecondTunnelSource"/>
+    /// the second. 0 with deduplication off (the record then carries none of these fields).
+    /// </summary>
+    public byte ObservationPoints { get; init; }
+
+    /// <summary>The second tap the flow was seen from, when <see cref="ObservationPoints"/> is 2 or more.</summary>
+    public IpAddress SecondTunnelSource { get; init; }
+
+    /// <summary>Copies of source-to-destination packets removed as another tap's view (not in the packet counters), since the previous record.</summary>
+    public ulong CopiesRemovedSrcToDst { get; init; }
+
+    /// <summary>Copies of destination-to-source packets removed as another tap's view, since the previous record.</summary>
+    public ulong CopiesRemovedDstToSrc { get; init; }
 }

@@ -15,7 +15,14 @@ internal static class SyntheticMirror
     public const long StartNanos = 1_700_000_000_000_000_000L;
 
     /// <summary>A capture of <paramref name="flows"/> conversations, <paramref name="packetsPerFlow"/> packets each, deterministic for a seed.</summary>
-    public static byte[] Capture(int flows, int packetsPerFlow, int seed)
+    /// <param name="flows">Conversations.</param>
+    /// <param name="packetsPerFlow">Packets of each.</param>
+    /// <param name="seed">The random generator's seed.</param>
+    /// <param name="secondTap">
+    /// Both ends tapped: every packet is there a second time, as the other NIC's tap sends it: from
+    /// 192.0.2.(source + 4), under the VNI plus <c>VniOffset</c>, <c>DelayNanos</c> later.
+    /// </param>
+    public static byte[] Capture(int flows, int packetsPerFlow, int seed, (uint VniOffset, long DelayNanos)? secondTap = null)
     {
         var random = new Random(seed);
         var packets = new List<(long Time, byte[] Frame)>();
@@ -34,7 +41,16 @@ internal static class SyntheticMirror
                 // Now and then a pause longer than the 2 s idle timeout the tests use: the flow ends and a new one starts.
                 time += random.Next(0, 10) == 0 ? 3_000_000_000L : random.NextInt64(1_000_000, 400_000_000);
                 var flags = (byte)(!tcp ? 0 : p == 0 ? 0x02 : p == 1 ? 0x12 : 0x10);
-                packets.Add((time, Frame(vni, client, server, fromClient, tcp, clientPort, serverPort, flags, 40 + random.Next(0, 1200))));
+                var payload = 40 + random.Next(0, 1200);
+                packets.Add((time, Frame(vni, client, server, fromClient, tcp, clientPort, serverPort, flags, payload)));
+                if (secondTap is var (vniOffset, delay))
+                {
+                    var copy = Frame(vni + vniOffset, client, server, fromClient, tcp, clientPort, serverPort, flags, payload);
+                    copy[14 + 15] += 4; // the other NIC's tap: another outer source address
+                    copy[14 + 8] = 63; // one hop further on: another TTL, which the signature leaves out
+                    copy[14 + 20 + 8 + 8 + 14 + 8] = 63;
+                    packets.Add((time + delay, copy));
+                }
             }
         }
 

@@ -382,4 +382,40 @@ public partial class FlowRecordJsonEncoderTests
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")]
     private static partial Regex TimestampPattern();
+
+    [Fact]
+    public void Encode_DeduplicationOn_WritesBothTapsTheirCountAndTheCopiesRemoved()
+    {
+        var record = Records.Tcp() with
+        {
+            ObservationPoints = 2,
+            SecondTunnelSource = IpAddress.Parse("192.0.2.77"),
+            CopiesRemovedSrcToDst = 5,
+            CopiesRemovedDstToSrc = 4,
+        };
+        var json = Records.Parse(record);
+
+        Assert.Equal([record.TunnelSource.ToString(), "192.0.2.77"], json.GetProperty("observation_points").EnumerateArray().Select(tap => tap.GetString()));
+        Assert.Equal(2, json.GetProperty("observation_point_count").GetInt32());
+        Assert.Equal(5, json.GetProperty("copies_removed_src_to_dst").GetInt64());
+        Assert.Equal(4, json.GetProperty("copies_removed_dst_to_src").GetInt64());
+    }
+
+    [Fact]
+    public void Encode_DeduplicationOnWithoutATunnel_NamesNoTapAddress()
+    {
+        var record = Records.Tcp() with { Tunnel = TunnelKind.None, TunnelIpVersion = 0, TunnelSource = default, TunnelDestination = default, ObservationPoints = 1 };
+        var json = Records.Parse(record);
+
+        Assert.Equal(0, json.GetProperty("observation_points").GetArrayLength());
+        Assert.Equal(1, json.GetProperty("observation_point_count").GetInt32());
+    }
+
+    [Fact]
+    public void Encode_DeduplicationOff_WritesNoneOfItsFields()
+    {
+        var json = Records.Parse(Records.Tcp());
+        Assert.False(json.TryGetProperty("observation_points", out _));
+        Assert.False(json.TryGetProperty("copies_removed_src_to_dst", out _));
+    }
 }

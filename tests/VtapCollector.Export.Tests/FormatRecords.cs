@@ -70,6 +70,11 @@ internal static class FormatRecords
         records.Add(tcp with { ConnState = ConnState.S0, EndReason = EndReason.IdleTimeout, PacketsDstToSrc = 0, BytesDstToSrc = 0, TcpFlagsDstToSrc = 0 });
         records.Add(tcp with { ConnState = ConnState.OTH, Vlan = 0, Tunnel = TunnelKind.None, TunnelIpVersion = 0, TunnelSource = default, TunnelDestination = default, Vni = 0 });
 
+        // Both ends tapped with deduplication on: one tap, two, and three or more.
+        records.Add(tcp with { ObservationPoints = 1, CopiesRemovedSrcToDst = 0, CopiesRemovedDstToSrc = 0 });
+        records.Add(tcp with { ObservationPoints = 2, SecondTunnelSource = IpAddress.Parse("192.0.2.77"), CopiesRemovedSrcToDst = 5, CopiesRemovedDstToSrc = 4 });
+        records.Add(tcp with { ObservationPoints = 3, SecondTunnelSource = IpAddress.Parse("2001:db8::77"), CopiesRemovedSrcToDst = 10, CopiesRemovedDstToSrc = 8 });
+
         // Tapped VM as initiator (tunnel source = inner source) and as responder.
         var udp = tcp with
         {

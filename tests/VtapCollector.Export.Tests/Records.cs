@@ -93,6 +93,10 @@ internal static class Records
         SourceNetwork = new FlowNetwork(new string('s', 63), isLocal: true, 0),
         DestinationNetwork = new FlowNetwork(new string('d', 63), isLocal: false, 1),
         Direction = TrafficDirection.Outbound,
+        ObservationPoints = 3,
+        SecondTunnelSource = new IpAddress(ulong.MaxValue, ulong.MaxValue - 2),
+        CopiesRemovedSrcToDst = ulong.MaxValue,
+        CopiesRemovedDstToSrc = ulong.MaxValue,
     };
 
     public static string Encode(in FlowRecord record, ushort seed = 0)

@@ -37,6 +37,7 @@ internal sealed class PacketIngress
     private readonly LabelIndex<IpAddress> _tunnelSources;
     private readonly StopSignal _stop;
     private readonly bool _packetClock;
+    private readonly VniGroups? _vniGroups;
     private DecodedPacket _scratch;
     private long _now;
     private long _nextTick;
@@ -50,8 +51,10 @@ internal sealed class PacketIngress
         LabelIndex<uint> vnis,
         LabelIndex<IpAddress> tunnelSources,
         StopSignal stop,
-        EngineClock clock = EngineClock.Wall)
+        EngineClock clock = EngineClock.Wall,
+        VniGroups? vniGroups = null)
     {
+        _vniGroups = vniGroups;
         _packetClock = clock == EngineClock.Packet;
         _decoder = decoder;
         _allowList = allowList;
@@ -171,6 +174,12 @@ internal sealed class PacketIngress
         var vniIndex = _vnis.IndexOf(packet.Vni, (int)Mix(packet.Vni));
         _counters.VniPackets[vniIndex]++;
         _counters.VniBytes[vniIndex] += packet.IpBytes;
+        if (_vniGroups is not null)
+        {
+            // After the per-VNI metrics (they count what each tap sent), before the worker and the
+            // flow key: copies under two VNIs of one group must meet in one flow of one worker.
+            _scratch.Vni = _vniGroups.Canonical(packet.Vni);
+        }
 
         var queue = _queues[WorkerOf(packet, _queues.Length)];
         int slot;

@@ -1,4 +1,5 @@
 using VtapCollector.Decoding;
+using VtapCollector.Engine.Ingress;
 using VtapCollector.Engine.Networks;
 using VtapCollector.Flows;
 
@@ -30,15 +31,30 @@ internal sealed class FlowWorker : IFlowRecordWriter
     private readonly long[] _times = new long[BatchSize];
     private readonly DecodeStatus[] _statuses = new DecodeStatus[BatchSize];
     private readonly Thread _thread;
+    private readonly LabelIndex<IpAddress> _tunnelSources;
     private int _batchCount;
     private volatile bool _receiversStopped;
     private volatile bool _done;
     private EndReason _endReason = EndReason.Shutdown;
 
-    public FlowWorker(int index, FlowTableOptions options, SpscQueue<QueuedPacket>[] inputs, int recordQueueCapacity, OverflowPolicy recordOverflow, StopSignal stop, EngineClock clock, NetworkRoutingHolder networks, NetworkCounters networkCounters)
+    public FlowWorker(
+        int index,
+        FlowTableOptions options,
+        SpscQueue<QueuedPacket>[] inputs,
+        int recordQueueCapacity,
+        OverflowPolicy recordOverflow,
+        StopSignal stop,
+        EngineClock clock,
+        NetworkRoutingHolder networks,
+        NetworkCounters networkCounters,
+        DuplicateFilter? dedup = null,
+        LabelIndex<IpAddress>? tunnelSources = null)
     {
         _networks = networks;
         NetworkCounters = networkCounters;
+        Dedup = dedup;
+        _tunnelSources = tunnelSources ?? new LabelIndex<IpAddress>(0);
+        Counters = new WorkerCounters(_tunnelSources.Limit);
         Index = index;
         _inputs = inputs;
         _records = new SpscQueue<FlowRecord>(recordQueueCapacity);
@@ -57,7 +73,10 @@ internal sealed class FlowWorker : IFlowRecordWriter
     /// <summary>Read by the metrics scrape only (counts written by this worker's thread).</summary>
     public FlowTable Table { get; }
 
-    public WorkerCounters Counters { get; } = new();
+    public WorkerCounters Counters { get; }
+
+    /// <summary>This worker's double-tap filter, or null with deduplication off; its counts are read by the metrics scrape.</summary>
+    public DuplicateFilter? Dedup { get; }
 
     /// <summary>Traffic by network pair and direction, from this worker's records (read by the scrape).</summary>
     public NetworkCounters NetworkCounters { get; }
@@ -239,6 +258,11 @@ internal sealed class FlowWorker : IFlowRecordWriter
         }
 
         _batchCount = 0;
+        if (Dedup is { } dedup)
+        {
+            RemoveCopies(dedup, count);
+        }
+
         Table.UpdateBatch(_batch.AsSpan(0, count), _times.AsSpan(0, count), _statuses);
         for (var i = 0; i < count; i++)
         {
@@ -258,6 +282,31 @@ internal sealed class FlowWorker : IFlowRecordWriter
         if (_clock == EngineClock.Wall)
         {
             Volatile.Write(ref Counters.LagNanos, WallClock.NowNanos() - newest);
+        }
+    }
+
+    /// <summary>
+    /// Marks the batch's packets that are another tap's view of a packet already counted, in arrival
+    /// order, before the flow table sees them; the table then counts them as removed copies only.
+    /// </summary>
+    /// <remarks>
+    /// The VNI (the group's, after <c>Dedup:VniGroups</c>) is part of what must match: copies under
+    /// two VNIs that are not grouped stay two flows, as without deduplication, instead of one VNI's
+    /// flow losing its packets to the other's. It also keeps the result independent of the worker
+    /// count, since the worker is chosen by VNI too.
+    /// </remarks>
+    private void RemoveCopies(DuplicateFilter dedup, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            ref var packet = ref _batch[i];
+            var source = packet.TunnelSource;
+            var hash = source.GetHashCode();
+            if (dedup.IsDuplicate(DuplicateFilter.Key(packet.Signature, packet.Vni), (uint)hash, _times[i]))
+            {
+                packet.Flags |= PacketFlags.DuplicateCopy;
+                Counters.Duplicates[_tunnelSources.IndexOf(source, hash)]++;
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ public sealed class AzureFlowTupleEncoder(ushort communityIdSeed = 0) : IRecordE
     /// <summary>The format's configuration name.</summary>
     public const string FormatName = "azure-flowtuple";
 
-    private const int Length = 640;
+    private const int Length = 896;
 
     /// <inheritdoc/>
     public string Name => FormatName;
@@ -93,6 +93,7 @@ public sealed class AzureFlowTupleEncoder(ushort communityIdSeed = 0) : IRecordE
         FlowRecordJsonEncoder.AppendQuoted(ref json, TrafficDirections.Label(record.Direction));
         json.Append(",\"app\":"u8);
         FlowRecordJsonEncoder.AppendQuoted(ref json, ServiceNames.OfResponder(record));
+        RecordText.AppendObservationPoints(ref json, record, camelCase: true);
         json.Append((byte)'}');
         return json.Length;
     }

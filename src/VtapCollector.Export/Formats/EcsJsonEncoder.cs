@@ -22,7 +22,7 @@ public sealed class EcsJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
     /// <summary>The ECS version the records follow, written in <c>ecs.version</c>.</summary>
     public const string EcsVersion = "9.4.0";
 
-    private const int Length = 1536;
+    private const int Length = 1792;
 
     /// <inheritdoc/>
     public string Name => FormatName;

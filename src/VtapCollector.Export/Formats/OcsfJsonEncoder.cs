@@ -21,7 +21,7 @@ public sealed class OcsfJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
     /// <summary>Network Activity's class_uid.</summary>
     public const int ClassUid = 4001;
 
-    private const int Length = 1792;
+    private const int Length = 2048;
 
     /// <inheritdoc/>
     public string Name => FormatName;

@@ -76,6 +76,46 @@ internal static class RecordText
             json.Append(",\"tunnel_dst\":"u8);
             AppendQuotedAddress(ref json, record.TunnelDestination, record.TunnelIpVersion);
         }
+
+        AppendObservationPoints(ref json, record);
+    }
+
+    /// <summary>
+    /// Double-tap deduplication's fields, only when it is on (<see cref="FlowRecord.ObservationPoints"/>
+    /// above 0), so records of a collector without it are unchanged: the taps the flow was seen from
+    /// (up to two addresses), their count (3: three or more), and the copies removed each way. The
+    /// vtap, ecs and ocsf records carry the same fields.
+    /// </summary>
+    /// <param name="json">Where the fields go.</param>
+    /// <param name="record">The record.</param>
+    /// <param name="camelCase">The field names as azure-flowtuple spells its own (<c>observationPoints</c>), not snake_case.</param>
+    public static void AppendObservationPoints(ref Utf8Buffer json, in FlowRecord record, bool camelCase = false)
+    {
+        if (record.ObservationPoints == 0)
+        {
+            return;
+        }
+
+        json.Append(camelCase ? ",\"observationPoints\":["u8 : ",\"observation_points\":["u8);
+
+        // Without a tunnel (a SPAN port) there is no tap address to name.
+        if (record.Tunnel != TunnelKind.None)
+        {
+            AppendQuotedAddress(ref json, record.TunnelSource, record.TunnelSource.IsIPv4Mapped ? 4 : 6);
+        }
+
+        if (record.ObservationPoints >= 2)
+        {
+            json.Append((byte)',');
+            AppendQuotedAddress(ref json, record.SecondTunnelSource, record.SecondTunnelSource.IsIPv4Mapped ? 4 : 6);
+        }
+
+        json.Append(camelCase ? "],\"observationPointCount\":"u8 : "],\"observation_point_count\":"u8);
+        json.AppendNumber(record.ObservationPoints);
+        json.Append(camelCase ? ",\"copiesRemovedSrcToDst\":"u8 : ",\"copies_removed_src_to_dst\":"u8);
+        json.AppendNumber(record.CopiesRemovedSrcToDst);
+        json.Append(camelCase ? ",\"copiesRemovedDstToSrc\":"u8 : ",\"copies_removed_dst_to_src\":"u8);
+        json.AppendNumber(record.CopiesRemovedDstToSrc);
     }
 
     /// <summary>The extension objects' TCP fields, and ICMP's type and code where the schema's ports cannot carry them.</summary>

@@ -73,6 +73,24 @@ public static class IpfixElements
     /// </summary>
     public const ushort VtapFlowLogDirection = 9;
 
+    /// <summary>
+    /// Under <see cref="VtapPen"/>, with double-tap deduplication only: the taps (tunnel sources) the
+    /// flow was seen from, 1, 2, or 3 for three or more (unsigned8); the first is <see cref="VtapTunnelSource"/>.
+    /// </summary>
+    public const ushort VtapObservationPointCount = 10;
+
+    /// <summary>Under <see cref="VtapPen"/>, with deduplication: the second tap, IPv4-mapped when IPv4, zeros when there is none (ipv6Address).</summary>
+    public const ushort VtapSecondObservationPoint = 11;
+
+    /// <summary>Under <see cref="VtapPen"/>, with deduplication: copies removed in the record's direction since the previous record (unsigned64).</summary>
+    public const ushort VtapCopiesRemovedDeltaCount = 12;
+
+    /// <summary>
+    /// Under <see cref="VtapPen"/>, with deduplication, biflow records only: copies removed in the
+    /// reverse direction (unsigned64). An element of its own: RFC 5103 section 6.1 reverses only IANA's elements.
+    /// </summary>
+    public const ushort VtapReverseCopiesRemovedDeltaCount = 13;
+
     /// <summary>IANA flowEndReason values (RFC 7012 section 5.11.3 / IANA registry).</summary>
     public const byte EndIdleTimeout = 1;
     public const byte EndActiveTimeout = 2;

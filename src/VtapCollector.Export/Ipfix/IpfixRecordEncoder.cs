@@ -17,15 +17,21 @@ public sealed class IpfixRecordEncoder : IRecordEncoder
 {
     /// <summary>Creates the encoder of one mode.</summary>
     /// <param name="biflow">True for RFC 5103 biflow records, false for two unidirectional records per flow.</param>
-    public IpfixRecordEncoder(bool biflow)
+    /// <param name="dedup">True to add the double-tap deduplication elements (the collector deduplicates).</param>
+    public IpfixRecordEncoder(bool biflow, bool dedup = false)
     {
         Biflow = biflow;
-        Name = biflow ? "ipfix-biflow" : "ipfix-uniflow";
-        MaxRecordLength = biflow ? IpfixTemplate.Ipv6Biflow.RecordLength : 2 * IpfixTemplate.Ipv6Uniflow.RecordLength;
+        Dedup = dedup;
+        Name = (biflow ? "ipfix-biflow" : "ipfix-uniflow") + (dedup ? "-dedup" : "");
+        var ipv6 = IpfixTemplate.For(biflow, dedup)[1];
+        MaxRecordLength = biflow ? ipv6.RecordLength : 2 * ipv6.RecordLength;
     }
 
     /// <summary>True for biflow records.</summary>
     public bool Biflow { get; }
+
+    /// <summary>True when the records carry the deduplication elements.</summary>
+    public bool Dedup { get; }
 
     /// <inheritdoc/>
     /// <remarks>Not a <c>RecordFormats</c> name: the two modes have distinct names so the exporter never shares one's bytes with the other.</remarks>
@@ -35,12 +41,16 @@ public sealed class IpfixRecordEncoder : IRecordEncoder
     public int MaxRecordLength { get; }
 
     /// <summary>The template of the data record(s) <see cref="Encode"/> writes for <paramref name="record"/>.</summary>
-    public ushort TemplateId(in FlowRecord record) => (Biflow, record.IpVersion == 6) switch
+    public ushort TemplateId(in FlowRecord record) => (Biflow, record.IpVersion == 6, Dedup) switch
     {
-        (true, false) => IpfixTemplate.Ipv4BiflowId,
-        (true, true) => IpfixTemplate.Ipv6BiflowId,
-        (false, false) => IpfixTemplate.Ipv4UniflowId,
-        (false, true) => IpfixTemplate.Ipv6UniflowId,
+        (true, false, false) => IpfixTemplate.Ipv4BiflowId,
+        (true, true, false) => IpfixTemplate.Ipv6BiflowId,
+        (false, false, false) => IpfixTemplate.Ipv4UniflowId,
+        (false, true, false) => IpfixTemplate.Ipv6UniflowId,
+        (true, false, true) => IpfixTemplate.Ipv4BiflowDedupId,
+        (true, true, true) => IpfixTemplate.Ipv6BiflowDedupId,
+        (false, false, true) => IpfixTemplate.Ipv4UniflowDedupId,
+        (false, true, true) => IpfixTemplate.Ipv6UniflowDedupId,
     };
 
     /// <summary>How many data records <see cref="Encode"/> writes for <paramref name="record"/>: the count IPFIX sequence numbers advance by.</summary>
@@ -51,19 +61,19 @@ public sealed class IpfixRecordEncoder : IRecordEncoder
     {
         if (Biflow)
         {
-            return Write(record, destination, reverse: false, biflow: true);
+            return Write(record, destination, reverse: false, biflow: true, Dedup);
         }
 
-        var length = Write(record, destination, reverse: false, biflow: false);
+        var length = Write(record, destination, reverse: false, biflow: false, Dedup);
         if (record.PacketsDstToSrc != 0)
         {
-            length += Write(record, destination[length..], reverse: true, biflow: false);
+            length += Write(record, destination[length..], reverse: true, biflow: false, Dedup);
         }
 
         return length;
     }
 
-    private static int Write(in FlowRecord record, Span<byte> destination, bool reverse, bool biflow)
+    private static int Write(in FlowRecord record, Span<byte> destination, bool reverse, bool biflow, bool dedup)
     {
         var ipVersion = record.IpVersion == 6 ? 6 : 4;
         var offset = (reverse ? record.Destination : record.Source).WriteBytes(destination, ipVersion);
@@ -111,7 +121,31 @@ public sealed class IpfixRecordEncoder : IRecordEncoder
         BinaryPrimitives.WriteUInt32BigEndian(destination[(offset + 48)..], record.Sequence);
         destination[offset + 52] = (byte)record.Direction;
         destination[offset + 53] = FlowLogDirection.Of(record) switch { (byte)'I' => 1, (byte)'O' => 2, _ => 0 };
-        return offset + 54;
+        offset += 54;
+        if (!dedup)
+        {
+            return offset;
+        }
+
+        destination[offset] = record.ObservationPoints;
+        if (record.ObservationPoints >= 2)
+        {
+            record.SecondTunnelSource.WriteBytes(destination[(offset + 1)..], 6);
+        }
+        else
+        {
+            destination.Slice(offset + 1, 16).Clear();
+        }
+
+        BinaryPrimitives.WriteUInt64BigEndian(destination[(offset + 17)..], reverse ? record.CopiesRemovedDstToSrc : record.CopiesRemovedSrcToDst);
+        offset += 25;
+        if (biflow)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(destination[offset..], record.CopiesRemovedDstToSrc);
+            offset += 8;
+        }
+
+        return offset;
     }
 
     /// <summary>

@@ -26,9 +26,9 @@ public sealed class IpfixSink : IRecordSink
             throw new ArgumentException(error, nameof(options));
         }
 
-        _encoder = new IpfixRecordEncoder(options.Biflow);
+        _encoder = new IpfixRecordEncoder(options.Biflow, options.Dedup);
         Name = name;
-        var templates = new IpfixTemplateMessage(IpfixTemplate.For(options.Biflow), options.ObservationDomainId);
+        var templates = new IpfixTemplateMessage(IpfixTemplate.For(options.Biflow, options.Dedup), options.ObservationDomainId);
         _exporters = new IpfixExporter[options.Collectors.Count];
         for (var i = 0; i < _exporters.Length; i++)
         {
@@ -46,11 +46,11 @@ public sealed class IpfixSink : IRecordSink
     }
 
     /// <summary>Writes an IPFIX file (RFC 5655) to <paramref name="stream"/>, which the sink disposes.</summary>
-    public IpfixSink(Stream stream, bool biflow = true, uint observationDomainId = 0, int maxMessageBytes = ushort.MaxValue, string name = "file")
+    public IpfixSink(Stream stream, bool biflow = true, uint observationDomainId = 0, int maxMessageBytes = ushort.MaxValue, string name = "file", bool dedup = false)
     {
-        _encoder = new IpfixRecordEncoder(biflow);
+        _encoder = new IpfixRecordEncoder(biflow, dedup);
         Name = name;
-        var templates = new IpfixTemplateMessage(IpfixTemplate.For(biflow), observationDomainId);
+        var templates = new IpfixTemplateMessage(IpfixTemplate.For(biflow, dedup), observationDomainId);
         _exporters = [new IpfixExporter(name, new FileIpfixTransport(stream, templates), templates, maxMessageBytes, TimeSpan.MaxValue, int.MaxValue)];
     }
 

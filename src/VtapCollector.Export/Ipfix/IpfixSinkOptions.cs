@@ -5,10 +5,13 @@ namespace VtapCollector.Export.Ipfix;
 /// <summary>Settings of <see cref="IpfixSink"/> (<c>Sinks:Ipfix:*</c>).</summary>
 public sealed class IpfixSinkOptions
 {
-    /// <summary>The smallest message size accepted: the largest data record, its set header and the message header, with the templates.</summary>
-    public static readonly int MinMessageBytes = IpfixMessageWriter.HeaderLength + Math.Max(
-        IpfixTemplate.TemplateSetLength(IpfixTemplate.For(true)) + 4 + IpfixTemplate.Ipv6Biflow.RecordLength,
-        IpfixTemplate.TemplateSetLength(IpfixTemplate.For(false)) + 4 + (2 * IpfixTemplate.Ipv6Uniflow.RecordLength));
+    /// <summary>The smallest message size accepted without deduplication: the largest data record, its set header and the message header, with the templates.</summary>
+    public static readonly int MinMessageBytes = MinMessageBytesFor(dedup: false);
+
+    /// <summary>The smallest message size accepted for the templates of <paramref name="dedup"/> (with the deduplication elements, or without).</summary>
+    public static int MinMessageBytesFor(bool dedup) => IpfixMessageWriter.HeaderLength + Math.Max(
+        IpfixTemplate.TemplateSetLength(IpfixTemplate.For(true, dedup)) + 4 + IpfixTemplate.For(true, dedup)[1].RecordLength,
+        IpfixTemplate.TemplateSetLength(IpfixTemplate.For(false, dedup)) + 4 + (2 * IpfixTemplate.For(false, dedup)[1].RecordLength));
 
     /// <summary>Collectors, each <c>udp://HOST:PORT</c> or <c>tcp://HOST:PORT</c>; at least one.</summary>
     public IReadOnlyList<string> Collectors { get; init; } = [];
@@ -30,6 +33,12 @@ public sealed class IpfixSinkOptions
 
     /// <summary>Over TCP, messages held while the collector is slow or away. Default 4096.</summary>
     public int TcpBufferMessages { get; init; } = 4096;
+
+    /// <summary>
+    /// Add the double-tap deduplication elements (observation points, copies removed) in templates
+    /// of their own; set from <c>Dedup:Enabled</c>, not a key of its own. Default false.
+    /// </summary>
+    public bool Dedup { get; init; }
 
     /// <summary>Over TCP, the least time between connection attempts (it doubles while they fail, up to 30 s). Default 1 s.</summary>
     public TimeSpan ReconnectInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -63,9 +72,10 @@ public sealed class IpfixSinkOptions
             return "Sinks:Ipfix:TemplateRefreshMessages must be at least 1.";
         }
 
-        if (MaxMessageBytes < MinMessageBytes || MaxMessageBytes > ushort.MaxValue)
+        var least = MinMessageBytesFor(Dedup);
+        if (MaxMessageBytes < least || MaxMessageBytes > ushort.MaxValue)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Ipfix:MaxMessageBytes must be from {MinMessageBytes} to 65535 (the largest record with the templates must fit).");
+            return string.Create(CultureInfo.InvariantCulture, $"Sinks:Ipfix:MaxMessageBytes must be from {least} to 65535 (the largest record with the templates must fit).");
         }
 
         return TcpBufferMessages < 1 ? "Sinks:Ipfix:TcpBufferMessages must be at least 1." : null;

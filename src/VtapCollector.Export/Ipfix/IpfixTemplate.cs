@@ -19,6 +19,12 @@ public sealed class IpfixTemplate
     public const ushort Ipv4UniflowId = 258;
     public const ushort Ipv6UniflowId = 259;
 
+    /// <summary>The same four with the double-tap deduplication elements (ids of their own, so a collector never confuses the layouts).</summary>
+    public const ushort Ipv4BiflowDedupId = 260;
+    public const ushort Ipv6BiflowDedupId = 261;
+    public const ushort Ipv4UniflowDedupId = 262;
+    public const ushort Ipv6UniflowDedupId = 263;
+
     /// <summary>The set id of a Template Set (RFC 7011 section 3.3.2).</summary>
     public const ushort TemplateSetId = 2;
 
@@ -61,8 +67,19 @@ public sealed class IpfixTemplate
     public static IpfixTemplate Ipv4Uniflow { get; } = new(Ipv4UniflowId, Build(ipv6: false, biflow: false));
     public static IpfixTemplate Ipv6Uniflow { get; } = new(Ipv6UniflowId, Build(ipv6: true, biflow: false));
 
-    /// <summary>The two templates of one mode, IPv4 first.</summary>
-    public static IpfixTemplate[] For(bool biflow) => biflow ? [Ipv4Biflow, Ipv6Biflow] : [Ipv4Uniflow, Ipv6Uniflow];
+    public static IpfixTemplate Ipv4BiflowDedup { get; } = new(Ipv4BiflowDedupId, Build(ipv6: false, biflow: true, dedup: true));
+    public static IpfixTemplate Ipv6BiflowDedup { get; } = new(Ipv6BiflowDedupId, Build(ipv6: true, biflow: true, dedup: true));
+    public static IpfixTemplate Ipv4UniflowDedup { get; } = new(Ipv4UniflowDedupId, Build(ipv6: false, biflow: false, dedup: true));
+    public static IpfixTemplate Ipv6UniflowDedup { get; } = new(Ipv6UniflowDedupId, Build(ipv6: true, biflow: false, dedup: true));
+
+    /// <summary>The two templates of one mode, IPv4 first; <paramref name="dedup"/>: those with the deduplication elements.</summary>
+    public static IpfixTemplate[] For(bool biflow, bool dedup = false) => (biflow, dedup) switch
+    {
+        (true, false) => [Ipv4Biflow, Ipv6Biflow],
+        (false, false) => [Ipv4Uniflow, Ipv6Uniflow],
+        (true, true) => [Ipv4BiflowDedup, Ipv6BiflowDedup],
+        (false, true) => [Ipv4UniflowDedup, Ipv6UniflowDedup],
+    };
 
     /// <summary>
     /// Writes one Template Set (set id 2) holding <paramref name="templates"/> into <paramref name="destination"/>
@@ -108,7 +125,7 @@ public sealed class IpfixTemplate
         return length;
     }
 
-    private static IpfixField[] Build(bool ipv6, bool biflow)
+    private static IpfixField[] Build(bool ipv6, bool biflow, bool dedup = false)
     {
         var addressLength = (ushort)(ipv6 ? 16 : 4);
         var fields = new List<IpfixField>
@@ -151,6 +168,17 @@ public sealed class IpfixTemplate
         fields.Add(new(VtapRecordSequence, 4, VtapPen));
         fields.Add(new(VtapTrafficDirection, 1, VtapPen));
         fields.Add(new(VtapFlowLogDirection, 1, VtapPen));
+        if (dedup)
+        {
+            fields.Add(new(VtapObservationPointCount, 1, VtapPen));
+            fields.Add(new(VtapSecondObservationPoint, 16, VtapPen));
+            fields.Add(new(VtapCopiesRemovedDeltaCount, 8, VtapPen));
+            if (biflow)
+            {
+                fields.Add(new(VtapReverseCopiesRemovedDeltaCount, 8, VtapPen));
+            }
+        }
+
         return [.. fields];
     }
 }

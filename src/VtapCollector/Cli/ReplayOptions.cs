@@ -39,6 +39,9 @@ internal sealed class ReplayOptions
 
     public bool Quiet { get; private set; }
 
+    /// <summary>Double-tap deduplication: off unless --dedup.</summary>
+    public Engine.DedupOptions Dedup { get; } = new();
+
     /// <summary>Flow workers; 0: the engine's default (half the cores, at least one).</summary>
     public int Workers { get; private set; }
 
@@ -114,6 +117,15 @@ internal sealed class ReplayOptions
                 case "--workers":
                     options.Workers = reader.Int(argument, 1, 256);
                     break;
+                case "--dedup":
+                    options.Dedup.Enabled = true;
+                    break;
+                case "--dedup-window-us":
+                    options.Dedup.WindowMicroseconds = reader.Int(argument, 1, Engine.DedupOptions.MaxWindowMicroseconds);
+                    break;
+                case "--vni-group":
+                    options.Dedup.VniGroups.Add(ParseVniGroup(reader.Value(argument)));
+                    break;
                 case "--quiet" or "-q":
                     options.Quiet = true;
                     break;
@@ -138,12 +150,29 @@ internal sealed class ReplayOptions
             throw new UsageException("replay takes its networks from --networks or from --config, not both.");
         }
 
-        var error = options.ToDecoderOptions().Validate();
+        var error = options.ToDecoderOptions().Validate() ?? options.Dedup.Validate();
         if (error is not null)
         {
             throw new UsageException(error);
         }
 
         return options;
+    }
+
+    /// <summary>A comma-separated list of VNIs, as --vni-group takes it.</summary>
+    private static List<uint> ParseVniGroup(string text)
+    {
+        var group = new List<uint>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!uint.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var vni))
+            {
+                throw new UsageException($"--vni-group takes VNIs separated by commas (such as 4242,4243), not '{text}'.");
+            }
+
+            group.Add(vni);
+        }
+
+        return group;
     }
 }

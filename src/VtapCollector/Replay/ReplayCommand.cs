@@ -50,7 +50,7 @@ internal static class ReplayCommand
         await using (input.ConfigureAwait(false))
         {
             var output = new StreamSink(OpenOutput(options.Output), options.Output == "-" ? "stdout" : "file", leaveOpen: false, encoder: Export.Formats.RecordFormats.Create(options.Format));
-            using var ipfix = OpenIpfix(options.Ipfix);
+            using var ipfix = OpenIpfix(options.Ipfix, options.Dedup.Enabled);
             using var engine = new FlowEngine(new EngineSetup(
                 new PipelineOptions
                 {
@@ -66,7 +66,8 @@ internal static class ReplayCommand
                 AllowList.Open,
                 ipfix is null ? [output] : [output, ipfix],
                 EngineClock.Packet,
-                Networks: networks));
+                Networks: networks,
+                Dedup: options.Dedup));
             var reader = new CaptureReader(input);
             var ingress = engine.AddIngress("file");
             engine.Start();
@@ -149,7 +150,7 @@ internal static class ReplayCommand
     }
 
     /// <summary>The IPFIX sink of <c>--ipfix</c>: a collector address, or else a file written whole.</summary>
-    private static IpfixSink? OpenIpfix(string? destination)
+    private static IpfixSink? OpenIpfix(string? destination, bool dedup)
     {
         if (destination is null)
         {
@@ -159,10 +160,10 @@ internal static class ReplayCommand
         if (destination.Contains("://", StringComparison.Ordinal))
         {
             // A replay loses nothing it can keep: a TCP collector gets a deep buffer and time to take it.
-            return new IpfixSink(new IpfixSinkOptions { Collectors = [destination], TcpBufferMessages = 65_536, ShutdownDrain = TimeSpan.FromSeconds(30) });
+            return new IpfixSink(new IpfixSinkOptions { Collectors = [destination], TcpBufferMessages = 65_536, ShutdownDrain = TimeSpan.FromSeconds(30), Dedup = dedup });
         }
 
-        return new IpfixSink(new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024));
+        return new IpfixSink(new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024), dedup: dedup);
     }
 
     private static long IpfixDropped(IpfixSink sink)

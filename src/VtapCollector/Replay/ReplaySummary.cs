@@ -38,6 +38,14 @@ internal static class ReplaySummary
             text.Append(c, $"  truncated copies (counted by IP length) {ingress.TruncatedCopies,12:N0}{Environment.NewLine}");
         }
 
+        if (engine.Dedup is not null)
+        {
+            var removed = workers.Sum(w => w.Counters.Duplicates.Sum());
+            var late = workers.Sum(w => w.Dedup?.LateCopies ?? 0);
+            var overwritten = workers.Sum(w => w.Dedup?.Overwritten ?? 0);
+            text.Append(c, $"  copies removed {removed,10:N0}   (another tap's view; late copies {late:N0}, overwritten {overwritten:N0}){Environment.NewLine}");
+        }
+
         var created = workers.Sum(w => w.Table.FlowsCreated);
         var peak = workers.Sum(w => (long)w.Table.PeakCount);
         var evicted = workers.Sum(w => w.Table.Evictions);

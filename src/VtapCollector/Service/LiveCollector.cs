@@ -31,7 +31,8 @@ internal sealed class LiveCollector : IDisposable
             metrics.MaxVniLabels,
             metrics.MaxTunnelSourceLabels,
             settings.Networks,
-            metrics.MaxNetworkLabels);
+            metrics.MaxNetworkLabels,
+            Dedup: settings.Sections.Dedup);
         Engine = new FlowEngine(_setup);
         Sources = new LiveSources(Engine);
     }

@@ -141,7 +141,7 @@ internal static class RunCommand
 
         if (configured.Ipfix.Enabled)
         {
-            sinks.Add(new Export.Ipfix.IpfixSink(configured.Ipfix.ToOptions()));
+            sinks.Add(new Export.Ipfix.IpfixSink(configured.Ipfix.ToOptions(settings.Sections.Dedup.Enabled)));
         }
 
         // A first run with no configuration at all must show records, not fail for want of a sink.

@@ -107,6 +107,7 @@ internal static class SettingsLoader
             BindSection(configuration, "Pipeline", raw.Pipeline);
             BindSection(configuration, "Sinks", raw.Sinks);
             BindSection(configuration, "Metrics", raw.Metrics);
+            BindSection(configuration, "Dedup", raw.Dedup);
         }
         catch (InvalidOperationException bindError)
         {
@@ -133,7 +134,7 @@ internal static class SettingsLoader
     private static string? Validate(CollectorSettings sections, out ValidatedSettings? settings)
     {
         settings = null;
-        if ((sections.Sources.Validate() ?? sections.Pipeline.Validate() ?? sections.Sinks.Validate()) is { } error)
+        if ((sections.Sources.Validate() ?? sections.Pipeline.Validate() ?? sections.Sinks.Validate() ?? sections.Dedup.Validate()) is { } error)
         {
             return error;
         }

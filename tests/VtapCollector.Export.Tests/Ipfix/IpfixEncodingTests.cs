@@ -9,11 +9,11 @@ namespace VtapCollector.Export.Tests.Ipfix;
 /// <summary>The data record encoder, the templates and the message packing, read back with a reader written from RFC 7011.</summary>
 public class IpfixEncodingTests
 {
-    private static (List<DecodedMessage> Messages, CapturingTransport Transport) Export(IEnumerable<FlowRecord> records, bool biflow, int maxMessageBytes = 1400, int refreshMessages = 100)
+    private static (List<DecodedMessage> Messages, CapturingTransport Transport) Export(IEnumerable<FlowRecord> records, bool biflow, int maxMessageBytes = 1400, int refreshMessages = 100, bool dedup = false)
     {
-        var encoder = new IpfixRecordEncoder(biflow);
+        var encoder = new IpfixRecordEncoder(biflow, dedup);
         var transport = new CapturingTransport();
-        var templates = new IpfixTemplateMessage(IpfixTemplate.For(biflow), 77);
+        var templates = new IpfixTemplateMessage(IpfixTemplate.For(biflow, dedup), 77);
         var exporter = new IpfixExporter("test", transport, templates, maxMessageBytes, TimeSpan.FromHours(1), refreshMessages);
         var buffer = new byte[encoder.MaxRecordLength];
         foreach (var record in records)
@@ -44,6 +44,48 @@ public class IpfixEncodingTests
 
         Assert.Equal(template.RecordLength * encoder.RecordCount(record), length);
         Assert.True(length <= encoder.MaxRecordLength);
+    }
+
+    [Theory]
+    [InlineData(true, 4)]
+    [InlineData(true, 6)]
+    [InlineData(false, 4)]
+    [InlineData(false, 6)]
+    public void Encode_EveryDedupTemplate_WritesExactlyTheTemplateRecordLength(bool biflow, int ipVersion)
+    {
+        var record = (ipVersion == 4 ? Records.Tcp() : Records.Icmpv6Update()) with { ObservationPoints = 2, SecondTunnelSource = IpAddress.Parse("192.0.2.77") };
+        var encoder = new IpfixRecordEncoder(biflow, dedup: true);
+        var buffer = new byte[encoder.MaxRecordLength + 64];
+        var template = IpfixTemplate.For(biflow, dedup: true).Single(t => t.Id == encoder.TemplateId(record));
+
+        var length = encoder.Encode(record, buffer);
+
+        Assert.Equal(template.RecordLength * encoder.RecordCount(record), length);
+        Assert.True(length <= encoder.MaxRecordLength);
+    }
+
+    [Fact]
+    public void Export_BiflowWithDedup_CarriesTheTapsAndTheCopiesRemovedEachWay()
+    {
+        var record = Records.Tcp() with { ObservationPoints = 2, SecondTunnelSource = IpAddress.Parse("192.0.2.77"), CopiesRemovedSrcToDst = 7, CopiesRemovedDstToSrc = 5 };
+        var decoded = Assert.Single(Assert.Single(Export([record], biflow: true, dedup: true).Messages).Records);
+
+        Assert.Equal(IpfixTemplate.Ipv4BiflowDedupId, decoded.TemplateId);
+        Assert.Equal(2UL, decoded.Number(VtapObservationPointCount, VtapPen));
+        Assert.Equal(IpAddress.Parse("192.0.2.77"), IpAddress.ReadIPv6(decoded.Field(VtapSecondObservationPoint, VtapPen)));
+        Assert.Equal(7UL, decoded.Number(VtapCopiesRemovedDeltaCount, VtapPen));
+        Assert.Equal(5UL, decoded.Number(VtapReverseCopiesRemovedDeltaCount, VtapPen));
+        Assert.Equal(record.PacketsSrcToDst, decoded.Number(PacketDeltaCount));
+    }
+
+    [Fact]
+    public void Export_UniflowWithDedup_PutsEachDirectionsCopiesInItsOwnRecord()
+    {
+        var record = Records.Tcp() with { ObservationPoints = 1, CopiesRemovedSrcToDst = 7, CopiesRemovedDstToSrc = 5 };
+        var records = Assert.Single(Export([record], biflow: false, dedup: true).Messages).Records;
+
+        Assert.Equal([7UL, 5UL], records.Select(r => r.Number(VtapCopiesRemovedDeltaCount, VtapPen)));
+        Assert.All(records, r => Assert.Equal(new byte[16], r.Field(VtapSecondObservationPoint, VtapPen)));
     }
 
     [Fact]

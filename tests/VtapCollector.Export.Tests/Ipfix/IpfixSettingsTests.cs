@@ -51,4 +51,13 @@ public class IpfixSettingsTests
         Assert.Contains("Sinks:Ipfix:MaxMessageBytes", options.Validate(), StringComparison.Ordinal);
         Assert.Null(new IpfixSinkOptions { Collectors = ["udp://127.0.0.1:4739"], MaxMessageBytes = IpfixSinkOptions.MinMessageBytes }.Validate());
     }
+
+    [Fact]
+    public void Validate_DedupTemplates_NeedRoomForTheirLargerRecord()
+    {
+        var least = IpfixSinkOptions.MinMessageBytesFor(dedup: true);
+        Assert.True(least > IpfixSinkOptions.MinMessageBytes);
+        Assert.Contains($"from {least} to 65535", new IpfixSinkOptions { Collectors = ["udp://127.0.0.1:4739"], MaxMessageBytes = least - 1, Dedup = true }.Validate(), StringComparison.Ordinal);
+        Assert.Null(new IpfixSinkOptions { Collectors = ["udp://127.0.0.1:4739"], MaxMessageBytes = least, Dedup = true }.Validate());
+    }
 }

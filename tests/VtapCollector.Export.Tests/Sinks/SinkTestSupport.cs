@@ -57,8 +57,19 @@ internal static partial class SinkRecords
         _ => Records.Largest() with { Sequence = (uint)sequence },
     };
 
-    /// <summary>A record of fixed shape (the TCP one), for tests that count bytes.</summary>
-    public static FlowRecord Fixed(int sequence) => Records.Tcp() with { Sequence = (uint)sequence };
+    /// <summary>
+    /// A record of fixed shape, for tests that count bytes: the TCP one as a collector with
+    /// deduplication writes it, long enough that two lines are more than the smallest file allowed
+    /// (<see cref="RotatingFileSinkOptions.MinFileBytes"/>, one largest record and its newline).
+    /// </summary>
+    public static FlowRecord Fixed(int sequence) => Records.Tcp() with
+    {
+        Sequence = (uint)sequence,
+        ObservationPoints = 2,
+        SecondTunnelSource = Decoding.IpAddress.Parse("192.0.2.77"),
+        CopiesRemovedSrcToDst = 12,
+        CopiesRemovedDstToSrc = 10,
+    };
 
     /// <summary>The length of <see cref="Fixed"/>'s line; the same for every sequence number of one digit.</summary>
     public static int FixedLength { get; } = Line(Fixed(0)).Length;

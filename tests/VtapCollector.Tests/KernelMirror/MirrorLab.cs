@@ -44,9 +44,25 @@ namespace VtapCollector.Tests.KernelMirror;
 /// never wait (or overflow) in an ARP queue.</item>
 /// </list>
 /// </remarks>
+/// <remarks>
+/// Both ends tapped (<see cref="Create(DoubleTap)"/>): wl-c is mirrored as well, from the client
+/// namespace into its own VXLAN device over its own underlay, as a second NIC's tap would be:
+/// <code>
+///  client: tc clsact on wl-c -> vtap1 (VNI ClientVni, 172.31.98.1 -> 172.31.98.2:4789) over ul-c === ul-d (collector)
+/// </code>
+/// Both taps sit before anything that drops: the loss the tests make is an iptables rule in the
+/// receiving namespace's INPUT chain, after tc and after tcpdump's tap, so both mirrors and the
+/// ground truth see every packet the wire carried, and TCP still has to retransmit.
+/// </remarks>
 internal sealed partial class MirrorLab : IDisposable
 {
     public const uint Vni = 4242;
+    public const string ClientMirrorSource = "172.31.98.1";
+    public const string ClientCollectorAddress = "172.31.98.2";
+
+    /// <summary>Where the server's tap sends when its path is delayed: a relay in the collector namespace that holds each datagram, then sends it on from the collector's address.</summary>
+    public const int RelayPort = 4790;
+    public const int DuplicatedQueryPort = 40404;
     public const string ClientV4 = "10.99.0.1";
     public const string ServerV4 = "10.99.0.2";
     public const string ClientV6 = "fd99::1";
@@ -67,11 +83,13 @@ internal sealed partial class MirrorLab : IDisposable
 
     private readonly List<LabProcess> _processes = [];
     private readonly List<string> _created = [];
+    private readonly DoubleTap? _doubleTap;
     private LabProcess? _capture;
     private bool _disposed;
 
-    private MirrorLab()
+    private MirrorLab(DoubleTap? doubleTap = null)
     {
+        _doubleTap = doubleTap;
         var suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 3));
         Client = $"vtm{suffix}c";
         Server = $"vtm{suffix}s";
@@ -97,15 +115,26 @@ internal sealed partial class MirrorLab : IDisposable
 
     private string Script => Path.Combine(Directory, "workload.py");
 
+    /// <summary>
+    /// How the client's link is tapped as well: the VNI its tap uses, and how long the server's tap
+    /// path holds each copy (0: not at all), which is the skew between the two taps' copies.
+    /// </summary>
+    public sealed record DoubleTap(uint ClientVni, int ServerTapDelayMicroseconds = 0);
+
+    /// <summary>Both ends tapped: see <see cref="DoubleTap"/>.</summary>
+    public static MirrorLab Create(DoubleTap doubleTap) => Create(new MirrorLab(doubleTap));
+
     /// <summary>Builds the namespaces, links, VXLAN device and mirror; wl-c stays down (no carrier on wl-s).</summary>
-    public static MirrorLab Create()
+    public static MirrorLab Create() => Create(new MirrorLab());
+
+    private static MirrorLab Create(MirrorLab lab)
     {
         if (!Environment.IsPrivilegedProcess)
         {
+            lab.Dispose();
             throw new InvalidOperationException("The kernel mirror test creates network namespaces, veth pairs and tc filters: it must run as root (CI does).");
         }
 
-        var lab = new MirrorLab();
         try
         {
             lab.Build();
@@ -248,6 +277,70 @@ internal sealed partial class MirrorLab : IDisposable
         Expect("HTTP over IPv6", 0, "200", curl, "-g", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", $"http://[{ServerV6}]:{HttpPort}/small.txt");
     }
 
+    /// <summary>
+    /// Loss on the workload link after both taps: each namespace's INPUT chain drops one in
+    /// <paramref name="oneIn"/> of the HTTP segments it receives (iptables' statistic match), so
+    /// TCP retransmits; tc and tcpdump run before INPUT, so the mirrors and the ground truth see
+    /// the dropped packets and their retransmissions alike.
+    /// </summary>
+    public void DropHttpSegments(int oneIn)
+    {
+        var iptables = Tool("iptables", "iptables");
+        var probability = (1.0 / oneIn).ToString("0.######", CultureInfo.InvariantCulture);
+        Exec(Client, iptables, "-A", "INPUT", "-p", "tcp", "--sport", HttpPort.ToString(CultureInfo.InvariantCulture), "-m", "statistic", "--mode", "random", "--probability", probability, "-j", "DROP");
+        Exec(Server, iptables, "-A", "INPUT", "-p", "tcp", "--dport", HttpPort.ToString(CultureInfo.InvariantCulture), "-m", "statistic", "--mode", "random", "--probability", probability, "-j", "DROP");
+    }
+
+    /// <summary>Segments the loss rules dropped, both namespaces together.</summary>
+    public long DroppedHttpSegments()
+    {
+        long dropped = 0;
+        foreach (var name in new[] { Client, Server })
+        {
+            var listing = Exec(name, Tool("iptables", "iptables"), "-L", "INPUT", "-v", "-x", "-n");
+            foreach (var line in listing.Split('\n'))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 2 && fields[2] == "DROP")
+                {
+                    dropped += long.Parse(fields[0], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return dropped;
+    }
+
+    /// <summary>
+    /// A 1 MB HTTP download (under loss when <see cref="DropHttpSegments"/> was called), then a UDP
+    /// query sent twice as the very same IP packet (a raw socket, same identification): a real
+    /// duplicate on the wire, seen by both taps, answered twice by the UDP answerer.
+    /// </summary>
+    public void RunDoubleTapTraffic()
+    {
+        var curl = Tool("curl", "curl");
+        Expect("ICMP echo", 0, "3", ExternalTools.DebianPython, Script, "echo", ServerV4, "3");
+        Expect("HTTP download", 0, $"200 {DownloadBytes}", curl, "-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", $"http://{ServerV4}:{HttpPort}/download.bin");
+        Expect("duplicated UDP query", 0, "2", ExternalTools.DebianPython, Script, "udp-twice", ClientV4, ServerV4, UdpPort.ToString(CultureInfo.InvariantCulture), DuplicatedQueryPort.ToString(CultureInfo.InvariantCulture));
+        Expect("ICMPv6 echo", 0, "2", ExternalTools.DebianPython, Script, "echo", ServerV6, "2");
+        Expect("HTTP over IPv6", 0, "200", curl, "-g", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", $"http://[{ServerV6}]:{HttpPort}/small.txt");
+    }
+
+    /// <summary>Starts the relay that delays the server's tap, when the lab has one.</summary>
+    public void StartTapDelay()
+    {
+        if (_doubleTap is not { ServerTapDelayMicroseconds: > 0 } tap)
+        {
+            return;
+        }
+
+        // Real-time scheduling (chrt, util-linux): on a loaded machine a normal process can wait
+        // milliseconds for a core, which would add its own skew to the one the test sets.
+        var relay = StartIn(Collector, "tap delay relay", Tool("chrt", "util-linux"), "--fifo", "20", ExternalTools.DebianPython, "-u", Script, "relay",
+            CollectorAddress, RelayPort.ToString(CultureInfo.InvariantCulture), "4789", tap.ServerTapDelayMicroseconds.ToString(CultureInfo.InvariantCulture));
+        relay.WaitForLine("ready", ReadyTimeout);
+    }
+
     public void Dispose()
     {
         if (_disposed)
@@ -322,8 +415,9 @@ internal sealed partial class MirrorLab : IDisposable
         Ip("-n", Server, "neigh", "replace", CollectorAddress, "lladdr", "02:00:00:99:00:02", "dev", "ul-s", "nud", "permanent");
 
         // The TAP: VXLAN towards the collector, fed by tc mirred from both directions of wl-s.
+        var serverTapPort = _doubleTap is { ServerTapDelayMicroseconds: > 0 } ? RelayPort : 4789;
         Ip("-n", Server, "link", "add", "vtap0", "type", "vxlan", "id", Vni.ToString(CultureInfo.InvariantCulture),
-            "local", MirrorSource, "remote", CollectorAddress, "dstport", "4789", "dev", "ul-s");
+            "local", MirrorSource, "remote", CollectorAddress, "dstport", serverTapPort.ToString(CultureInfo.InvariantCulture), "dev", "ul-s");
         Exec(Server, Tool("sysctl", "procps"), "-qw", "net.ipv6.conf.vtap0.disable_ipv6=1");
         Ip("-n", Server, "link", "set", "vtap0", "up");
         var tc = Tool("tc", "iproute2");
@@ -335,8 +429,35 @@ internal sealed partial class MirrorLab : IDisposable
                 "action", "mirred", "egress", "mirror", "dev", "vtap0");
         }
 
+        if (_doubleTap is { } doubleTap)
+        {
+            BuildClientTap(doubleTap.ClientVni);
+        }
+
         // Up but without carrier until wl-c comes up: the capture can start on it, nothing crosses yet.
         Ip("-n", Server, "link", "set", WorkloadInterface, "up");
+    }
+
+    /// <summary>The second tap: wl-c mirrored from the client namespace, over an underlay of its own.</summary>
+    private void BuildClientTap(uint vni)
+    {
+        Ip("link", "add", "ul-c", "netns", Client, "address", "02:00:00:98:00:01", "type", "veth", "peer", "name", "ul-d", "netns", Collector, "address", "02:00:00:98:00:02");
+        Ip("-n", Client, "addr", "add", $"{ClientMirrorSource}/30", "dev", "ul-c");
+        Ip("-n", Collector, "addr", "add", $"{ClientCollectorAddress}/30", "dev", "ul-d");
+        Ip("-n", Client, "link", "set", "ul-c", "mtu", "1600", "up");
+        Ip("-n", Collector, "link", "set", "ul-d", "mtu", "1600", "up");
+        Ip("-n", Client, "neigh", "replace", ClientCollectorAddress, "lladdr", "02:00:00:98:00:02", "dev", "ul-c", "nud", "permanent");
+        Ip("-n", Client, "link", "add", "vtap1", "type", "vxlan", "id", vni.ToString(CultureInfo.InvariantCulture),
+            "local", ClientMirrorSource, "remote", ClientCollectorAddress, "dstport", "4789", "dev", "ul-c");
+        Exec(Client, Tool("sysctl", "procps"), "-qw", "net.ipv6.conf.vtap1.disable_ipv6=1");
+        Ip("-n", Client, "link", "set", "vtap1", "up");
+        var tc = Tool("tc", "iproute2");
+        Exec(Client, tc, "qdisc", "add", "dev", "wl-c", "clsact");
+        foreach (var hook in MirroredHooks)
+        {
+            Exec(Client, tc, "filter", "add", "dev", "wl-c", hook, "protocol", "all", "u32", "match", "u32", "0", "0",
+                "action", "mirred", "egress", "mirror", "dev", "vtap1");
+        }
     }
 
     private void Expect(string step, int exitCode, string output, string program, params string[] arguments)
@@ -440,11 +561,55 @@ internal sealed partial class MirrorLab : IDisposable
             print(count)
             return True
 
+        def udp_twice(source, destination, port, source_port):
+            # One IPv4/UDP packet built whole (IP_HDRINCL) and sent twice: the same bytes on the wire twice.
+            payload = b"duplicated query"
+            udp = struct.pack("!HHHH", source_port, port, 8 + len(payload), 0) + payload
+            header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0x4242, 0x4000, 64, socket.IPPROTO_UDP, 0,
+                                 socket.inet_aton(source), socket.inet_aton(destination))
+            header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+            listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            listen.bind((source, source_port))
+            listen.settimeout(3)
+            for _ in range(2):
+                raw.sendto(header + udp, (destination, 0))
+            answers = 0
+            try:
+                while answers < 2:
+                    listen.recv(4096)
+                    answers += 1
+            except socket.timeout:
+                pass
+            print(answers)
+            return answers == 2
+
+        def relay(address, port, forward_port, delay_us):
+            # Holds every datagram delay_us, then sends it on: the skew of one tap's path.
+            inbound = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            inbound.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            inbound.bind((address, port))
+            outbound = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            outbound.bind((address, 0))
+            held, delay = [], delay_us / 1e6
+            print("ready")
+            while True:
+                timeout = max(0.0, held[0][0] - time.monotonic()) if held else None
+                if select.select([inbound], [], [], timeout)[0]:
+                    held.append((time.monotonic() + delay, inbound.recv(65536)))
+                now = time.monotonic()
+                while held and held[0][0] <= now:
+                    outbound.sendto(held.pop(0)[1], (address, forward_port))
+
         command = sys.argv[1]
         if command == "echo":
             ok = echo(sys.argv[2], int(sys.argv[3]))
         elif command == "udp-serve":
             ok = udp_serve(int(sys.argv[2]))
+        elif command == "udp-twice":
+            ok = udp_twice(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        elif command == "relay":
+            ok = relay(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
         else:
             ok = udp_query(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         sys.exit(0 if ok else 1)

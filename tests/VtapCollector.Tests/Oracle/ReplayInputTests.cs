@@ -27,6 +27,91 @@ public class ReplayInputTests(OracleCaptures captures) : OracleCaptureTests(capt
         Assert.Equal(capture.Replay.Lines, run.Lines);
     }
 
+    /// <summary>
+    /// The capture as a collector behind two taps would have taken it: every frame a second time, a
+    /// nanosecond later (so the replay's ticks of packet time fall where they did), from another
+    /// outer source and with the inner TTL one lower. <c>--dedup</c> gives the records of the
+    /// capture itself, plus the fields that name both taps and count the copies removed. The capture
+    /// already holds one conversation mirrored under two VNIs (100 and 200) from two sources: without
+    /// a VNI group those stay two flows, each with its own copies removed.
+    /// </summary>
+    [Fact]
+    public void Replay_BothEndsTappedCopyWithDedup_GivesTheOneTapRecords()
+    {
+        var capture = Captures.Vxlan;
+        var doubled = Captures.NewPath("double-tap.pcap");
+        var copies = WriteDoubleTapped(capture.Path, doubled);
+
+        var run = CollectorRun.Replay(doubled, ["--dedup", "--dedup-window-us", "1000"]);
+
+        Assert.Equal(0, run.Result.ExitCode);
+        long removed = 0;
+        var lines = new List<string>();
+        foreach (var line in run.Lines)
+        {
+            var record = System.Text.Json.Nodes.JsonNode.Parse(line)!.AsObject();
+            Assert.Equal(2, record["observation_point_count"]!.GetValue<int>());
+            removed += record["copies_removed_src_to_dst"]!.GetValue<long>() + record["copies_removed_dst_to_src"]!.GetValue<long>();
+            foreach (var field in new[] { "observation_points", "observation_point_count", "copies_removed_src_to_dst", "copies_removed_dst_to_src" })
+            {
+                record.Remove(field);
+            }
+
+            lines.Add(record.ToJsonString());
+        }
+
+        var expected = capture.Replay.Lines.Select(line => System.Text.Json.Nodes.JsonNode.Parse(line)!.ToJsonString()).ToList();
+        var missing = expected.Except(lines).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} records differ, such as\n{missing.FirstOrDefault()}\n{string.Join("\n", run.Lines.Where(l => missing.Count > 0 && l.Contains(System.Text.Json.Nodes.JsonNode.Parse(missing[0])!["community_id"]!.GetValue<string>(), StringComparison.Ordinal)))}");
+        Assert.Equal(expected.Count, lines.Count);
+        Assert.Equal(copies, removed);
+    }
+
+    /// <summary>Writes every IPv4-outer frame of <paramref name="source"/> twice (see above); returns the copies whose inner packet the replay decodes.</summary>
+    private static long WriteDoubleTapped(string source, string destination)
+    {
+        var frames = new FrameCollector();
+        using (var input = File.OpenRead(source))
+        {
+            Assert.Equal(Capture.CaptureError.None, new Capture.CaptureReader(input).ReadAllAsync(frames).GetAwaiter().GetResult());
+        }
+
+        using var output = File.Create(destination);
+        using var writer = new Capture.PcapWriter(output, Decoding.LinkType.Ethernet, nanoseconds: true);
+        var decoder = new Decoding.PacketDecoder();
+        long copies = 0;
+        foreach (var (time, frame) in frames.Frames)
+        {
+            writer.Write(time, frame);
+            if (decoder.Decode(Decoding.LinkType.Ethernet, frame, out var packet) != Decoding.DecodeStatus.Ok || packet.Tunnel == Decoding.TunnelKind.None
+                || BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)) != 0x0800)
+            {
+                continue;
+            }
+
+            // The other NIC's tap: outer source address + 100; one hop further, so the inner TTL is one lower.
+            var copy = (byte[])frame.Clone();
+            copy[14 + 15] += 100;
+            var inner = frame.Length - (int)packet.IpBytes;
+            if (packet.IpVersion == 4 && copy[inner + 8] > 1)
+            {
+                copy[inner + 8]--;
+            }
+
+            writer.Write(time + 1, copy);
+            copies++;
+        }
+
+        return copies;
+    }
+
+    private readonly struct FrameCollector() : Capture.IPacketHandler
+    {
+        public List<(long Time, byte[] Frame)> Frames { get; } = [];
+
+        public void OnPacket(in Capture.CapturedPacket packet, ReadOnlySpan<byte> data) => Frames.Add((packet.TimestampNanos, data.ToArray()));
+    }
+
     [Fact]
     public void Replay_FromStdin_GivesSameRecords()
     {

@@ -159,8 +159,8 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"1.2.3:4789\" ] } }", "Sources:Udp:Listen entry '1.2.3:4789' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Lisen\": [ \"0.0.0.0:4789\" ] } }", "Unknown configuration key 'Sources:Udp:Lisen'; the keys under Sources:Udp are Enabled, Listen, Sockets, ReceiveBufferBytes, BatchSize, MaxDatagramBytes." },
         { "\"Sources\": { \"Xdp\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Xdp'; the keys under Sources are Udp, AfPacket, Pcap, Gre." },
-        { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
-        { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
+        { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
+        { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
         { "\"Pipeline\": { \"DispatchOverflow\": \"Sometimes\" }", "Pipeline:DispatchOverflow 'Sometimes' is not one of Block, DropNewest." },
         { "\"Pipeline\": { \"Workers\": \"many\" }", "Pipeline:Workers 'many' is not a whole number." },
         { "\"Pipeline\": { \"DispatchQueueCapacity\": 1000 }", "Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was 1000)." },
@@ -173,6 +173,10 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sources\": { \"Gre\": { \"Enabled\": true, \"Listen\": [ \"10.1.2\" ] } }", "Sources:Gre:Listen entry '10.1.2' is not an IP address (examples: 0.0.0.0, ::, 10.1.2.3)." },
         { "\"Sources\": { \"Gre\": { \"Enabled\": true, \"BatchSize\": 0 } }", "Sources:Gre:BatchSize must be between 1 and 1024 (was 0)." },
         { "\"Sources\": { \"Gre\": { \"Enabled\": true } }, \"Decoder\": { \"Gre\": false }", "Sources:Gre:Enabled needs Decoder:Gre; set Decoder:Gre to true or disable the GRE source." },
+        { "\"Dedup\": { \"Enabled\": true, \"WindowMicroseconds\": 0 }", "Dedup:WindowMicroseconds must be between 1 and 1000000 (was 0)." },
+        { "\"Dedup\": { \"TableEntries\": 1000 }", "Dedup:TableEntries must be a power of two between 4 and 67108864 (was 1000)." },
+        { "\"Dedup\": { \"VniGroups\": [ [ 4242, 4243 ], [ 4243, 7 ] ] }", "Dedup:VniGroups: VNI 4243 is in more than one group (or twice in one); a VNI belongs to one group." },
+        { "\"Dedup\": { \"VniGroups\": [ 4242, 4243 ] }", "Dedup:VniGroups:0 is a list: write it as a JSON array, or as Dedup:VniGroups:0:0, Dedup:VniGroups:0:1, ... ." },
     };
 
     [Theory]

@@ -15,4 +15,5 @@ internal sealed class CollectorSettings
     public Engine.PipelineOptions Pipeline { get; set; } = new();
     public SinksSettings Sinks { get; set; } = new();
     public MetricsSettings Metrics { get; set; } = new();
+    public Engine.DedupOptions Dedup { get; set; } = new();
 }

@@ -5,7 +5,7 @@ namespace VtapCollector.Service;
 /// <summary>Flow aggregation.</summary>
 internal sealed class FlowSettings
 {
-    /// <summary>Flows held at once over all workers (memory is reserved at start, about 190 bytes a flow). Default 1000000.</summary>
+    /// <summary>Flows held at once over all workers (memory is reserved at start, about 215 bytes a flow). Default 1000000.</summary>
     public int Capacity { get; set; } = 1_000_000;
 
     /// <summary>Seconds between update records of a long flow. Default 60.</summary>

@@ -86,9 +86,10 @@ internal sealed class IpfixSettings
     /// <summary>Over TCP, messages held while the collector is slow or away. Default 4096.</summary>
     public int TcpBufferMessages { get; set; } = 4096;
 
-    /// <summary>The sink's options.</summary>
-    public Export.Ipfix.IpfixSinkOptions ToOptions() => new()
+    /// <summary>The sink's options; <paramref name="dedup"/>: the records carry the deduplication elements (<c>Dedup:Enabled</c>).</summary>
+    public Export.Ipfix.IpfixSinkOptions ToOptions(bool dedup = false) => new()
     {
+        Dedup = dedup,
         Collectors = [.. Collectors],
         ObservationDomainId = ObservationDomainId,
         TemplateRefresh = TimeSpan.FromSeconds(Math.Max(0, TemplateRefreshSeconds)),
