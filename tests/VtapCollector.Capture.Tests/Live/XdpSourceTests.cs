@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using VtapCollector.Capture.Live;
+using VtapCollector.Capture.Live.Xdp;
+
+namespace VtapCollector.Capture.Tests.Live;
+
+/// <summary>
+/// The AF_XDP source on real kernel traffic: each test builds its own pair of network namespaces
+/// joined by a veth pair (veth runs native XDP), opens the source inside the capture namespace and
+/// sends from the other. Runs as root; every loop is bounded in calls and time, and the namespaces
+/// are deleted however the test ends (which also removes any program left on the interface).
+/// </summary>
+public sealed class XdpSourceTests
+{
+    private static XdpSourceOptions Options(VethPair pair, XdpAttachMode mode = XdpAttachMode.Native, IList<ushort>? ports = null) =>
+        new()
+        {
+            Interface = pair.CaptureInterface,
+            Ports = ports ?? [4789, 8472, 6081],
+            RingSize = 256,
+            AttachMode = mode,
+        };
+
+    private static LiveTest.Receive Receiver(XdpSource source) =>
+        (ref RecordingHandler handler, int timeout) => source.ReceiveBatch(ref handler, timeout);
+
+    private static LiveTest.Receive Receiver(AfPacketSource source) =>
+        (ref RecordingHandler handler, int timeout) => source.ReceiveBatch(ref handler, timeout);
+
+    private static Sockets Open(VethPair pair, XdpAttachMode mode = XdpAttachMode.Native) =>
+        new(pair.InCapture(() => XdpSource.Open(Options(pair, mode))));
+
+    [Fact]
+    public void Every_tunnel_datagram_arrives_exactly_once_with_its_bytes_and_others_go_to_the_kernel()
+    {
+        using var pair = VethPair.Create();
+        using var sockets = Open(pair);
+        var source = Assert.Single(sockets.All);
+        Assert.Equal(XdpAttachMode.Native, source.AttachMode);
+        Assert.False(source.ZeroCopy);
+        var sent = LiveTraffic.Mixed(240);
+
+        var before = LiveTest.NowNanos();
+        pair.SendUdp(sent);
+        var after = LiveTest.NowNanos();
+        var received = LiveTest.Drain(Receiver(source), sent.Count(LiveTraffic.IsTunnel));
+
+        // The batch is stamped when it is read, which comes after the sending.
+        LiveTraffic.AssertExactlyTheTunnelDatagrams(sent, received, before, after + 5_000_000_000L);
+        source.RefreshKernelStatistics();
+        Assert.Equal(0, source.KernelDrops);
+        Assert.Equal(received.Count, source.Packets);
+        Assert.Equal(received.Sum(packet => (long)packet.Data.Length), source.Bytes);
+    }
+
+    [Fact]
+    public void Frames_equal_those_the_AF_PACKET_source_captures_for_the_same_frames_one_for_one()
+    {
+        using var pair = VethPair.Create();
+        var matrix = InjectedFrames.FilterMatrix();
+        var accepted = matrix.Count(frame => frame.Accepted);
+
+        // XDP runs before the packet taps: a redirected frame never reaches an AF_PACKET socket,
+        // so the same frames are sent twice, once to each source.
+        List<RecordedPacket> fromAfPacket;
+        using (var ring = pair.InCapture(() => new AfPacketSource(new AfPacketSourceOptions { Interface = pair.CaptureInterface, BlockSizeBytes = 64 * 1024, BlockCount = 16, BlockTimeoutMilliseconds = 5 })))
+        {
+            pair.Inject(matrix.Select(frame => frame.Bytes));
+            fromAfPacket = LiveTest.Drain(Receiver(ring), accepted);
+        }
+
+        List<RecordedPacket> fromXdp;
+        using (var sockets = Open(pair))
+        {
+            pair.Inject(matrix.Select(frame => frame.Bytes));
+            fromXdp = LiveTest.Drain(Receiver(sockets.All[0]), accepted);
+        }
+
+        Assert.Equal(matrix.Where(frame => frame.Accepted).Select(frame => frame.Bytes), fromXdp.Select(packet => packet.Data));
+        Assert.Equal(fromAfPacket.Count, fromXdp.Count);
+        for (var i = 0; i < fromXdp.Count; i++)
+        {
+            Assert.Equal(fromAfPacket[i].Data, fromXdp[i].Data);
+            Assert.Equal(fromAfPacket[i].OriginalLength, fromXdp[i].OriginalLength);
+            Assert.Equal(fromAfPacket[i].LinkType, fromXdp[i].LinkType);
+        }
+    }
+
+    [Fact]
+    public void While_attached_ping_and_a_TCP_connection_to_the_capture_address_still_work()
+    {
+        using var pair = VethPair.Create();
+        using var sockets = Open(pair);
+        using var listener = pair.InCapture(() =>
+        {
+            var socket = new TcpListener(VethPair.CaptureIpv4, 0);
+            socket.Start();
+            return socket;
+        });
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+
+        var ping = RunTool("ip", $"netns exec {pair.SenderNamespace} ping -c 3 -i 0.2 -W 5 {VethPair.CaptureIpv4}");
+        Assert.Contains("3 received", ping, StringComparison.Ordinal);
+        var ping6 = RunTool("ip", $"netns exec {pair.SenderNamespace} ping -6 -c 3 -i 0.2 -W 5 {VethPair.CaptureIpv6}");
+        Assert.Contains("3 received", ping6, StringComparison.Ordinal);
+
+        var echoed = Netns.Run(pair.SenderNamespace, () =>
+        {
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            var accept = listener.AcceptTcpClientAsync();
+            client.Connect(VethPair.CaptureIpv4, port);
+            using var server = accept.Wait(TimeSpan.FromSeconds(15)) ? accept.Result : throw new TimeoutException("the TCP connection was not accepted within 15 s");
+            client.GetStream().Write("hello"u8);
+            var buffer = new byte[5];
+            server.GetStream().ReadExactly(buffer);
+            return buffer;
+        });
+        Assert.Equal("hello"u8.ToArray(), echoed);
+
+        // The tunnel traffic still went to the socket meanwhile.
+        pair.SendUdp([new Datagram(1, new IPEndPoint(VethPair.CaptureIpv4, 4789), LiveTest.TunnelPayload(1, 64))]);
+        Assert.Single(LiveTest.Drain(Receiver(sockets.All[0]), 1));
+    }
+
+    [Fact]
+    public void Closing_the_sockets_leaves_no_XDP_program_on_the_interface()
+    {
+        using var pair = VethPair.Create();
+        var sockets = Open(pair);
+        var attached = IpCommand.Run($"-n {pair.CaptureNamespace} link show dev {pair.CaptureInterface}");
+        Assert.Contains("prog/xdp", attached, StringComparison.Ordinal);
+
+        sockets.Dispose();
+
+        var detached = IpCommand.Run($"-n {pair.CaptureNamespace} link show dev {pair.CaptureInterface}");
+        Assert.DoesNotContain("xdp", detached, StringComparison.Ordinal);
+        using var again = Open(pair);
+        Assert.Single(again.All);
+    }
+
+    [Fact]
+    public void A_second_collector_on_the_same_interface_fails_with_one_sentence()
+    {
+        using var pair = VethPair.Create();
+        using var first = Open(pair);
+
+        var error = Assert.Throws<LiveCaptureException>(() => Open(pair));
+
+        Assert.Equal($"Queue 0 of interface '{pair.CaptureInterface}' is already read by another AF_XDP socket (another collector or XDP tool): stop it first.", error.Message);
+    }
+
+    [Fact]
+    public void Generic_mode_delivers_the_tunnel_datagrams_too()
+    {
+        using var pair = VethPair.Create();
+        using var sockets = Open(pair, XdpAttachMode.Generic);
+        var source = Assert.Single(sockets.All);
+        Assert.Equal(XdpAttachMode.Generic, source.AttachMode);
+        var sent = LiveTraffic.Mixed(40);
+
+        pair.SendUdp(sent);
+
+        var received = LiveTest.Drain(Receiver(source), sent.Count(LiveTraffic.IsTunnel));
+        LiveTraffic.AssertExactlyTheTunnelDatagrams(sent, received, 0, long.MaxValue / 2);
+    }
+
+    [Fact]
+    public void A_missing_interface_fails_with_one_sentence()
+    {
+        using var pair = VethPair.Create();
+
+        var error = Assert.Throws<LiveCaptureException>(() => pair.InCapture(() => XdpSource.Open(new XdpSourceOptions { Interface = "vtnothere0" })));
+
+        Assert.Equal("Interface 'vtnothere0' does not exist.", error.Message);
+    }
+
+    [Fact]
+    public void Without_CAP_NET_RAW_the_source_says_which_capability_is_missing()
+    {
+        using var pair = VethPair.Create();
+
+        var error = Assert.Throws<LiveCaptureException>(() => Netns.Run(pair.CaptureNamespace, () => XdpSource.Open(Options(pair)), dropNetRaw: true));
+
+        Assert.Equal(
+            $"Receiving on interface '{pair.CaptureInterface}' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK).",
+            error.Message);
+    }
+
+    private static string RunTool(string file, string arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(30_000))
+        {
+            process.Kill();
+            throw new TimeoutException($"{file} {arguments} did not finish within 30 s.");
+        }
+
+        return output.Result + errors.Result;
+    }
+
+    /// <summary>The sockets of one interface, disposed together (the last detaches the program).</summary>
+    private sealed class Sockets(IReadOnlyList<XdpSource> all) : IDisposable
+    {
+        public IReadOnlyList<XdpSource> All { get; } = all;
+
+        public void Dispose()
+        {
+            foreach (var source in All)
+            {
+                source.Dispose();
+            }
+        }
+    }
+}
