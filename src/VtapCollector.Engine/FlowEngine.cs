@@ -90,7 +90,7 @@ internal sealed class FlowEngine : IDisposable
     };
 
     /// <summary>
-    /// The packet path of one source thread (<paramref name="sourceLabel"/>: udp, af_packet, pcap, file).
+    /// The packet path of one source thread (<paramref name="sourceLabel"/>: udp, af_packet, pcap, xdp, file).
     /// With the packet clock there must be exactly one.
     /// </summary>
     public PacketIngress AddIngress(string sourceLabel)

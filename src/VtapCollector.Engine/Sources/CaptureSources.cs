@@ -1,5 +1,6 @@
 using System.Globalization;
 using VtapCollector.Capture.Live;
+using VtapCollector.Capture.Live.Xdp;
 using VtapCollector.Decoding;
 using VtapCollector.Engine.Ingress;
 
@@ -8,12 +9,12 @@ namespace VtapCollector.Engine.Sources;
 /// <summary>
 /// Opens the capture sources the settings enable: AF_PACKET rings joined in one fanout group (the
 /// kernel spreads frames over them; the symmetric dispatch after decoding still brings both
-/// directions of a flow to one worker), and one libpcap capture. Both are filtered in the kernel to
-/// UDP towards the configured tunnel ports.
+/// directions of a flow to one worker), one libpcap capture, and one AF_XDP socket per receive
+/// queue. All are filtered in the kernel to UDP towards the configured tunnel ports.
 /// </summary>
 internal static class CaptureSources
 {
-    public static void Open(SourcesSettings raw, int afPacketRings, DecoderOptions decoder, FlowEngine engine, List<(string, IDisposable, Func<string, ReceiverThread>)> sources)
+    public static void Open(SourcesSettings raw, int afPacketRings, DecoderOptions decoder, FlowEngine engine, List<(string, IDisposable, Func<string, ReceiverThread>)> sources, List<string> details)
     {
         var stop = engine.Stopping;
         var ports = decoder.VxlanPorts.Concat(decoder.GenevePorts).Distinct().ToList();
@@ -51,11 +52,23 @@ internal static class CaptureSources
             });
             sources.Add(("pcap", capture, name => new CaptureReceiverThread(name, capture, engine.AddIngress("pcap"), stop)));
         }
+
+        if (raw.Xdp.Enabled)
+        {
+            var sockets = XdpSource.Open(raw.Xdp.ToOptions(ports));
+            foreach (var socket in sockets)
+            {
+                sources.Add(("xdp", socket, name => new CaptureReceiverThread(name, socket, engine.AddIngress("xdp"), stop)));
+            }
+
+            var first = sockets[0];
+            details.Add($"xdp on {first.Interface} ({sockets.Count} queues, {(first.AttachMode == XdpAttachMode.Native ? "native" : "generic")} XDP, {(first.ZeroCopy ? "zero-copy" : "copy mode")})");
+        }
     }
 }
 
 /// <summary>
-/// One live capture (an AF_PACKET ring or a libpcap handle): frames with their outer headers,
+/// One live capture (an AF_PACKET ring, a libpcap handle or an AF_XDP socket): frames with their outer headers,
 /// decoded from the link layer up.
 /// </summary>
 internal sealed class CaptureReceiverThread : ReceiverThread
@@ -72,6 +85,10 @@ internal sealed class CaptureReceiverThread : ReceiverThread
         if (source is AfPacketSource ring)
         {
             Counters.ReceiveBufferBytes = (long)ring.BlockSizeBytes * ring.BlockCount;
+        }
+        else if (source is XdpSource socket)
+        {
+            Counters.ReceiveBufferBytes = socket.UmemBytes;
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using VtapCollector.Capture;
 using VtapCollector.Capture.Live;
+using VtapCollector.Capture.Live.Xdp;
 using VtapCollector.Capture.Udp;
 
 namespace VtapCollector.Engine.Sources;
@@ -12,15 +13,17 @@ public sealed class SourcesSettings
     public AfPacketSourceSettings AfPacket { get; set; } = new();
     public PcapSourceSettings Pcap { get; set; } = new();
 
+    public XdpSourceSettings Xdp { get; set; } = new();
+
     /// <summary>One sentence naming the first invalid setting of the <c>Sources</c> section, or null.</summary>
     public string? Validate()
     {
-        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled)
+        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled && !Xdp.Enabled)
         {
-            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled or Sources:Pcap:Enabled to true.";
+            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled, Sources:Pcap:Enabled or Sources:Xdp:Enabled to true.";
         }
 
-        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null);
+        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null) ?? (Xdp.Enabled ? Xdp.Validate() : null);
     }
 }
 
@@ -140,4 +143,60 @@ public sealed class PcapSourceSettings
     /// <summary>One sentence naming the first invalid setting, or null.</summary>
     public string? Validate() =>
         string.IsNullOrWhiteSpace(Interface) ? "Sources:Pcap:Interface must name the network interface to capture on (for example eth1)." : null;
+}
+
+/// <summary>
+/// AF_XDP sockets on one interface: an XDP program hands the tunnel traffic (UDP to the decoder's
+/// VXLAN and Geneve ports) straight from the driver to the collector and passes everything else to
+/// the kernel; needs CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN and CAP_IPC_LOCK.
+/// </summary>
+public sealed class XdpSourceSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The interface to receive on (required when enabled).</summary>
+    public string Interface { get; set; } = "";
+
+    /// <summary>Receive queues to read (one socket and thread each), from queue 0. 0: every receive queue of the interface. Default 0.</summary>
+    public int Queues { get; set; }
+
+    /// <summary>Bytes per UMEM frame, 2048 or 4096; a longer frame (minus 256 bytes of kernel headroom) is dropped and counted. Default 4096.</summary>
+    public int FrameSizeBytes { get; set; } = 4096;
+
+    /// <summary>Receive ring entries per queue, a power of two from 64 to 32768; the UMEM holds twice as many frames. Default 2048 (16 MiB per queue).</summary>
+    public int RingSize { get; set; } = 2048;
+
+    /// <summary>Frames read per batch at most. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Auto (native XDP, else generic), Native or Generic. Default Auto.</summary>
+    public XdpAttachMode AttachMode { get; set; } = XdpAttachMode.Auto;
+
+    /// <summary>Auto (zero-copy where the driver allows, else copy), Copy or ZeroCopy. Default Auto.</summary>
+    public XdpCopyMode CopyMode { get; set; } = XdpCopyMode.Auto;
+
+    /// <summary>The socket options for <paramref name="ports"/>.</summary>
+    public XdpSourceOptions ToOptions(IList<ushort> ports) => new()
+    {
+        Interface = Interface,
+        Ports = ports,
+        Queues = Queues,
+        FrameSizeBytes = FrameSizeBytes,
+        RingSize = RingSize,
+        BatchSize = BatchSize,
+        AttachMode = AttachMode,
+        CopyMode = CopyMode,
+    };
+
+    /// <summary>One sentence naming the first invalid setting, or null.</summary>
+    public string? Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Interface))
+        {
+            return "Sources:Xdp:Interface must name the network interface to receive on (for example eth1).";
+        }
+
+        return ToOptions([4789]).Validate() is { } error ? "Sources:Xdp: " + error : null;
+    }
 }

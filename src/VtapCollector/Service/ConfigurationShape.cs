@@ -25,6 +25,7 @@ internal static class ConfigurationShape
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(UdpSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(AfPacketSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(PcapSourceSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(XdpSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(AllowListSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(DecoderSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(FlowSettings))]
