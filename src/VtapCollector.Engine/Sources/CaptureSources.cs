@@ -62,7 +62,7 @@ internal static class CaptureSources
             }
 
             var first = sockets[0];
-            details.Add($"xdp on {first.Interface} ({sockets.Count} queues, {(first.AttachMode == XdpAttachMode.Native ? "native" : "generic")} XDP, {(first.ZeroCopy ? "zero-copy" : "copy mode")})");
+            details.Add($"xdp on {first.Interface} ({sockets.Count} {(sockets.Count == 1 ? "queue" : "queues")}, {(first.AttachMode == XdpAttachMode.Native ? "native" : "generic")} XDP, {(first.ZeroCopy ? "zero-copy" : "copy mode")})");
         }
     }
 }

@@ -148,7 +148,7 @@ public sealed class PcapSourceSettings
 /// <summary>
 /// AF_XDP sockets on one interface: an XDP program hands the tunnel traffic (UDP to the decoder's
 /// VXLAN and Geneve ports) straight from the driver to the collector and passes everything else to
-/// the kernel; needs CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN and CAP_IPC_LOCK.
+/// the kernel; needs CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN and a memlock limit that holds the UMEM (systemd/af-xdp.conf).
 /// </summary>
 public sealed class XdpSourceSettings
 {

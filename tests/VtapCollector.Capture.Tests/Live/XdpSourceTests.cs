@@ -184,8 +184,29 @@ public sealed class XdpSourceTests
         var error = Assert.Throws<LiveCaptureException>(() => Netns.Run(pair.CaptureNamespace, () => XdpSource.Open(Options(pair)), dropNetRaw: true));
 
         Assert.Equal(
-            $"Receiving on interface '{pair.CaptureInterface}' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK).",
+            $"Receiving on interface '{pair.CaptureInterface}' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: the af-xdp.conf drop-in).",
             error.Message);
+    }
+
+    [Fact]
+    public void CAP_BPF_CAP_NET_ADMIN_and_CAP_NET_RAW_alone_open_the_source_as_the_systemd_drop_in_grants()
+    {
+        using var pair = VethPair.Create();
+
+        // Root's other capabilities (CAP_SYS_ADMIN, CAP_PERFMON, CAP_IPC_LOCK) are gone from the
+        // opening thread: the program must pass the verifier's checks for a program loaded without
+        // them, and the small UMEM fits the default memlock limit.
+        using var sockets = new Sockets(Netns.Run(pair.CaptureNamespace, () =>
+        {
+            TestNative.KeepOnlyOnThisThread(TestNative.CapBpf, TestNative.CapNetAdmin, TestNative.CapNetRaw);
+            return XdpSource.Open(new XdpSourceOptions { Interface = pair.CaptureInterface, RingSize = 64, FrameSizeBytes = 2048, AttachMode = XdpAttachMode.Native });
+        }));
+        var sent = LiveTraffic.Mixed(16);
+
+        pair.SendUdp(sent);
+
+        var received = LiveTest.Drain(Receiver(sockets.All[0]), sent.Count(LiveTraffic.IsTunnel));
+        LiveTraffic.AssertExactlyTheTunnelDatagrams(sent, received, 0, long.MaxValue / 2);
     }
 
     private static string RunTool(string file, string arguments)

@@ -70,7 +70,7 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
             Assert.Contains("Stopped: every record was handed to the sinks", daemon.Logs, StringComparison.Ordinal);
             if (source == "xdp")
             {
-                Assert.Contains("xdp on ul-k (1 queues, native XDP, copy mode)", daemon.Logs, StringComparison.Ordinal);
+                Assert.Contains("xdp on ul-k (1 queue, native XDP, copy mode)", daemon.Logs, StringComparison.Ordinal);
 
                 // The daemon's exit took its XDP program off the interface.
                 Assert.DoesNotContain("xdp", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);

@@ -335,7 +335,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
     [Theory]
     [InlineData("AfPacket", "Capturing on interface 'lo' needs the CAP_NET_RAW capability for an AF_PACKET socket: run as root or grant it (systemd: AmbientCapabilities=CAP_NET_RAW).")]
     [InlineData("Pcap", "CAP_NET_RAW")]
-    [InlineData("Xdp", "Receiving on interface 'lo' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK).")]
+    [InlineData("Xdp", "Receiving on interface 'lo' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: the af-xdp.conf drop-in).")]
     public void Capture_source_without_cap_net_raw_exits_1_naming_the_capability(string section, string expected)
     {
         // setpriv takes CAP_NET_RAW out of the bounding set, so even root runs the daemon without it.

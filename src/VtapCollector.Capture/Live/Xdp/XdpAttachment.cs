@@ -226,7 +226,9 @@ public sealed unsafe class XdpAttachment : IDisposable
         }
 
         var text = Encoding.ASCII.GetString(log, 0, Math.Max(0, Array.IndexOf(log, (byte)0))).Trim();
-        var last = text.Length == 0 ? "" : " (verifier: " + text[(text.LastIndexOf('\n') + 1)..] + ")";
+        // The verifier ends with its statistics ("processed N insns ..."); the reason is the line before.
+        var reason = text.Split('\n').LastOrDefault(line => line.Length > 0 && !line.StartsWith("processed ", StringComparison.Ordinal) && !line.StartsWith("verification time", StringComparison.Ordinal));
+        var last = reason is null ? "" : " (verifier: " + reason.Trim() + ")";
         throw new LiveCaptureException($"The kernel refused the XDP program for interface '{Interface}': {XdpInterop.Describe(errno)} (errno {errno}){last}.") { ErrorNumber = errno };
     }
 
@@ -263,7 +265,7 @@ public sealed unsafe class XdpAttachment : IDisposable
             $"Interface '{Interface}' already has an XDP program attached (by another tool or collector): detach it (ip link set dev {Interface} xdp off) or capture with Sources:AfPacket instead.")
         { ErrorNumber = errno },
         XdpInterop.Eperm or XdpInterop.Eacces => new LiveCaptureException(
-            $"Attaching the XDP program to interface '{Interface}' needs the CAP_NET_ADMIN capability: run as root or grant it (systemd: AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK).")
+            $"Attaching the XDP program to interface '{Interface}' needs the CAP_NET_ADMIN capability: run as root or grant it (systemd: the af-xdp.conf drop-in).")
         { ErrorNumber = errno },
         XdpInterop.Eopnotsupp or XdpInterop.Einval when native => new LiveCaptureException(
             $"Interface '{Interface}' has no native XDP support in its driver: set Sources:Xdp:AttachMode to Generic (slower) or Auto.")
@@ -275,7 +277,7 @@ public sealed unsafe class XdpAttachment : IDisposable
     };
 
     private LiveCaptureException MissingCapabilities(int errno) =>
-        new($"The AF_XDP source on interface '{Interface}' needs the CAP_BPF and CAP_NET_ADMIN capabilities to load its XDP program: run as root or grant them (systemd: AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK).")
+        new($"The AF_XDP source on interface '{Interface}' needs the CAP_BPF and CAP_NET_ADMIN capabilities to load its XDP program: run as root or grant them (systemd: the af-xdp.conf drop-in).")
         {
             ErrorNumber = errno,
         };

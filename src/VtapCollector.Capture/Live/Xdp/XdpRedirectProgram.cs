@@ -95,8 +95,9 @@ public readonly struct EbpfInstruction : IEquatable<EbpfInstruction>
 /// v4:   r5 = r7 ; r5 += 20 ; if r5 > r3 goto pass
 ///       r4 = *(u8 *)(r7 + 9) ; if r4 != 17 goto pass          ; UDP only
 ///       r4 = *(u16 *)(r7 + 6) ; r4 &amp;= 0x1fff ; if r4 != 0 goto pass   ; a later fragment has no UDP header
-///       r4 = *(u8 *)(r7 + 0) ; r4 &amp;= 15 ; r4 &lt;&lt;= 2 ; r7 += r4  ; IHL * 4, options included
-///       goto udp
+///       r4 = *(u8 *)(r7 + 0) ; r4 &amp;= 15 ; r7 += 20                ; IHL, options included:
+///       if r4 == 5 goto udp ; r7 += 4 ; if r4 == 6 goto udp ; ... ; if r4 == 15 goto udp
+///       goto pass                                               ; IHL below 5
 /// v6:   r5 = r7 ; r5 += 40 ; if r5 > r3 goto pass
 ///       r4 = *(u8 *)(r7 + 6) ; if r4 != 17 goto pass          ; UDP right after the fixed header
 ///       r7 += 40
@@ -142,9 +143,7 @@ public static class XdpRedirectProgram
     private const byte MoveRegister = 0xbf;    // BPF_ALU64 | BPF_MOV | BPF_X
     private const byte MoveImmediate = 0xb7;   // BPF_ALU64 | BPF_MOV | BPF_K
     private const byte AddImmediate = 0x07;    // BPF_ALU64 | BPF_ADD | BPF_K
-    private const byte AddRegister = 0x0f;     // BPF_ALU64 | BPF_ADD | BPF_X
     private const byte AndImmediate = 0x57;    // BPF_ALU64 | BPF_AND | BPF_K
-    private const byte ShiftLeft = 0x67;       // BPF_ALU64 | BPF_LSH | BPF_K
     private const byte JumpAlways = 0x05;      // BPF_JMP | BPF_JA
     private const byte JumpIfEqual = 0x15;     // BPF_JMP | BPF_JEQ | BPF_K
     private const byte JumpIfNotEqual = 0x55;  // BPF_JMP | BPF_JNE | BPF_K
@@ -208,9 +207,21 @@ public static class XdpRedirectProgram
         p.Jump(JumpIfNotEqual, R4, 0, 0, Label.Pass);
         p.Op(LoadByte, R4, R7, 0, 0);
         p.Op(AndImmediate, R4, 0, 0, 0x0f);
-        p.Op(ShiftLeft, R4, 0, 0, 2);
-        p.Op(AddRegister, R7, R4, 0, 0);
-        p.Jump(JumpAlways, 0, 0, 0, Label.Udp);
+
+        // The header length (5 to 15 words) is added as a constant chosen by comparison, not as a
+        // register: adding a variable to a packet pointer needs CAP_PERFMON (the verifier's
+        // Spectre sanitation), constants do not. An IHL below 5 is malformed: passed on.
+        p.Op(AddImmediate, R7, 0, 0, 20);
+        for (var words = 5; words <= 15; words++)
+        {
+            p.Jump(JumpIfEqual, R4, 0, words, Label.Udp);
+            if (words < 15)
+            {
+                p.Op(AddImmediate, R7, 0, 0, 4);
+            }
+        }
+
+        p.Jump(JumpAlways, 0, 0, 0, Label.Pass);
 
         // RFC 8200 section 3: next header at 6, 40-byte fixed header; mirrors add no extension headers.
         p.Mark(Label.Ipv6);

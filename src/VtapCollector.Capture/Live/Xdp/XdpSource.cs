@@ -309,7 +309,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         var message = errno switch
         {
             XdpInterop.Eperm or XdpInterop.Eacces =>
-                $"Receiving on interface '{name}' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK).",
+                $"Receiving on interface '{name}' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: the af-xdp.conf drop-in).",
             XdpInterop.Eafnosupport =>
                 $"Cannot receive on interface '{name}' through AF_XDP: this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS, Linux 4.18 or later); use Sources:AfPacket instead.",
             _ => $"Cannot open an AF_XDP socket for interface '{name}': {XdpInterop.Describe(errno)} (errno {errno}).",
@@ -332,7 +332,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         {
             var errno = Marshal.GetLastPInvokeError();
             throw errno is XdpInterop.Enomem or XdpInterop.Enobufs or XdpInterop.Eperm
-                ? new LiveCaptureException($"Cannot lock the {UmemBytes / (1024 * 1024)} MiB UMEM of interface '{Interface}' queue {Queue} ({frames} frames) in memory: grant CAP_IPC_LOCK or raise the memlock limit (systemd: LimitMEMLOCK=infinity), or lower Sources:Xdp:RingSize.") { ErrorNumber = errno }
+                ? new LiveCaptureException($"Cannot lock the {UmemBytes / (1024 * 1024)} MiB UMEM of interface '{Interface}' queue {Queue} ({frames} frames) in memory: raise the memlock limit (systemd: LimitMEMLOCK=infinity, in the af-xdp.conf drop-in) or grant CAP_IPC_LOCK, or lower Sources:Xdp:RingSize.") { ErrorNumber = errno }
                 : Failure("register the UMEM", errno);
         }
 
