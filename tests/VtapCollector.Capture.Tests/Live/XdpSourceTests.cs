@@ -152,6 +152,25 @@ public sealed class XdpSourceTests
     }
 
     [Fact]
+    public void Another_tools_XDP_program_is_left_in_place_and_named_in_one_sentence()
+    {
+        using var pair = VethPair.Create();
+
+        // xdp-filter (xdp-tools) keeps its state in a BPF file system, mounted here in the
+        // command's own mount namespace (ip netns exec gives it one).
+        RunTool("ip", $"netns exec {pair.CaptureNamespace} sh -c \"mount -t bpf bpf /sys/fs/bpf && xdp-filter load {pair.CaptureInterface} -m native\"");
+        var foreign = IpCommand.Run($"-n {pair.CaptureNamespace} link show dev {pair.CaptureInterface}");
+        Assert.Contains("name xdpfilt", foreign, StringComparison.Ordinal);
+
+        var error = Assert.Throws<LiveCaptureException>(() => Open(pair, XdpAttachMode.Auto));
+
+        Assert.Equal(
+            $"Interface '{pair.CaptureInterface}' already has an XDP program attached (by another tool or collector): detach it (ip link set dev {pair.CaptureInterface} xdp off) or capture with Sources:AfPacket instead.",
+            error.Message);
+        Assert.Equal(foreign, IpCommand.Run($"-n {pair.CaptureNamespace} link show dev {pair.CaptureInterface}"));
+    }
+
+    [Fact]
     public void Generic_mode_delivers_the_tunnel_datagrams_too()
     {
         using var pair = VethPair.Create();

@@ -120,6 +120,48 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A collector on AF_XDP killed outright (SIGKILL: no clean-up code runs) leaves no XDP program
+    /// on the interface: the program hangs on a bpf link the kernel closes with the process. The
+    /// next start attaches afresh and receives the mirror's datagrams.
+    /// </summary>
+    [Fact]
+    public void Killed_AF_XDP_collector_leaves_no_program_and_a_restart_receives_again()
+    {
+        const int SigKill = 9;
+        var lab = MirrorLab.Create();
+        try
+        {
+            using (var crashed = DaemonProcess.Start(Config("xdp"), commandPrefix: lab.InNamespace(lab.Collector)))
+            {
+                Assert.Contains("name vtap_xdp", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
+                crashed.Signal(SigKill);
+                crashed.WaitForExit(Wait);
+            }
+
+            Assert.True(
+                DaemonProcess.WaitFor(() => !lab.LinkShow(lab.Collector, "ul-k").Contains("xdp", StringComparison.Ordinal), Wait),
+                lab.LinkShow(lab.Collector, "ul-k"));
+
+            using var restarted = DaemonProcess.Start(Config("xdp"), commandPrefix: lab.InNamespace(lab.Collector));
+            Assert.Contains("name vtap_xdp", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
+            var datagrams = RunCommandTests.TunnelDatagrams(ExternalTools.BundledSample).Datagrams;
+            var send = ExternalTools.Run(
+                lab.InNamespace(lab.Server)[0],
+                [.. lab.InNamespace(lab.Server).Skip(1), ExternalTools.DotnetHost, ExternalTools.CollectorDll, "send", ExternalTools.BundledSample, "--to", $"{MirrorLab.CollectorAddress}:4789", "--quiet"],
+                Wait);
+            Assert.True(send.ExitCode == 0, send.StandardError);
+            Assert.True(
+                DaemonProcess.WaitFor(() => restarted.Metric("vtap_received_packets_total{source=\"xdp\"}") == datagrams, Wait),
+                restarted.Get("/metrics").Body);
+            Assert.Equal(0, restarted.Terminate(Wait));
+        }
+        finally
+        {
+            lab.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Waits until the traffic is over: the capture and the daemon have counted the same frames,
     /// the daemon's dispatch queues are empty, and nothing changed for two seconds (longer than
     /// the one-second neighbour probe delay the lab sets, so no probe can come after the capture
