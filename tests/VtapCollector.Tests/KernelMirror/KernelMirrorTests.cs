@@ -133,7 +133,7 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
         {
             using (var crashed = DaemonProcess.Start(Config("xdp"), commandPrefix: lab.InNamespace(lab.Collector)))
             {
-                Assert.Contains("name vtap_xdp", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
+                Assert.Contains("name xdp_vtap", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
                 crashed.Signal(SigKill);
                 crashed.WaitForExit(Wait);
             }
@@ -143,7 +143,7 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
                 lab.LinkShow(lab.Collector, "ul-k"));
 
             using var restarted = DaemonProcess.Start(Config("xdp"), commandPrefix: lab.InNamespace(lab.Collector));
-            Assert.Contains("name vtap_xdp", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
+            Assert.Contains("name xdp_vtap", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
             var datagrams = RunCommandTests.TunnelDatagrams(ExternalTools.BundledSample).Datagrams;
             var send = ExternalTools.Run(
                 lab.InNamespace(lab.Server)[0],

@@ -42,7 +42,7 @@ public enum XdpAttachMode
 public sealed unsafe class XdpAttachment : IDisposable
 {
     /// <summary>The program's name in the kernel (bpftool prog, ip link).</summary>
-    public const string ProgramName = "vtap_xdp";
+    public const string ProgramName = "xdp_vtap";
 
     private const string License = "MIT";
     private const int LogBytes = 64 * 1024;
@@ -185,7 +185,7 @@ public sealed unsafe class XdpAttachment : IDisposable
         attribute.Write32(4, sizeof(uint));
         attribute.Write32(8, sizeof(uint));
         attribute.Write32(12, (uint)queues);
-        attribute.WriteName(28, "vtap_xsks");
+        attribute.WriteName(28, "xsk_vtap");
         var map = XdpInterop.Bpf(XdpInterop.BpfMapCreate, &attribute);
         if (map >= 0)
         {
