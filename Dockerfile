@@ -21,7 +21,7 @@
 #   user (no ambient capabilities); with --cap-drop ALL that root holds CAP_NET_RAW and nothing else.
 #
 # AF_XDP source (Sources:Xdp): the host's network, CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW, and
-# locked memory for the sockets' UMEM (16 MiB per receive queue by default):
+# locked memory for the sockets' UMEM (64 MiB per receive queue by default):
 #   docker run -d --name vtap --network host --user 0 --cap-drop ALL \
 #     --cap-add BPF --cap-add NET_ADMIN --cap-add NET_RAW --ulimit memlock=-1 \
 #     -e VTAP__SOURCES__UDP__ENABLED=false -e VTAP__SOURCES__XDP__ENABLED=true \

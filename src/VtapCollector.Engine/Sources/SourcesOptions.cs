@@ -164,11 +164,14 @@ public sealed class XdpSourceSettings
     /// <summary>Bytes per UMEM frame, 2048 or 4096; a longer frame (minus 256 bytes of kernel headroom) is dropped and counted. Default 4096.</summary>
     public int FrameSizeBytes { get; set; } = 4096;
 
-    /// <summary>Receive ring entries per queue, a power of two from 64 to 32768; the UMEM holds twice as many frames. Default 2048 (16 MiB per queue).</summary>
-    public int RingSize { get; set; } = 2048;
+    /// <summary>Receive ring entries per queue, a power of two from 64 to 32768; the UMEM holds twice as many frames. Default 8192 (64 MiB per queue).</summary>
+    public int RingSize { get; set; } = 8192;
 
     /// <summary>Frames read per batch at most. Default 64.</summary>
     public int BatchSize { get; set; } = 64;
+
+    /// <summary>Microseconds to let frames gather when a wake-up finds less than a batch (0 to 10000; 0: read at once). Default 500.</summary>
+    public int BatchWaitMicroseconds { get; set; } = 500;
 
     /// <summary>Auto (native XDP, else generic), Native or Generic. Default Auto.</summary>
     public XdpAttachMode AttachMode { get; set; } = XdpAttachMode.Auto;
@@ -185,6 +188,7 @@ public sealed class XdpSourceSettings
         FrameSizeBytes = FrameSizeBytes,
         RingSize = RingSize,
         BatchSize = BatchSize,
+        BatchWaitMicroseconds = BatchWaitMicroseconds,
         AttachMode = AttachMode,
         CopyMode = CopyMode,
     };

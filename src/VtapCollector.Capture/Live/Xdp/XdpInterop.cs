@@ -173,6 +173,10 @@ internal static unsafe partial class XdpInterop
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int descriptor);
 
+    /// <summary>nanosleep(2): <c>struct timespec { long tv_sec; long tv_nsec; }</c>, 16 bytes on LP64.</summary>
+    [LibraryImport("libc", EntryPoint = "nanosleep", SetLastError = true)]
+    public static partial int NanoSleep(long* request, long* remaining);
+
     /// <summary>mmap(2); returns MAP_FAILED ((void*)-1) on error.</summary>
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     public static partial void* Mmap(void* address, nuint length, int protection, int flags, int descriptor, long offset);

@@ -44,6 +44,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     private readonly byte* _umem;
     private readonly ulong _frameMask;
     private readonly int _batchSize;
+    private readonly long _batchWaitNanoseconds;
     private readonly uint* _rxProducer;
     private readonly uint* _rxConsumer;
     private readonly XdpDescriptor* _rxRing;
@@ -67,6 +68,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         FrameSizeBytes = options.FrameSizeBytes;
         RingSize = options.RingSize;
         _batchSize = options.BatchSize;
+        _batchWaitNanoseconds = options.BatchWaitMicroseconds * 1000L;
         _frameMask = ~(ulong)(options.FrameSizeBytes - 1);
         _attachment = attachment;
         _handle = OpenSocket(options.Interface);
@@ -233,6 +235,14 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
             if (available == 0 && timeoutMilliseconds != 0 && Wait(timeoutMilliseconds))
             {
                 available = Volatile.Read(ref *_rxProducer) - _rxNext;
+
+                // Woken for less than a batch: let more gather, so a low rate does not cost one
+                // wake-up per frame (a high rate never waits: the ring already holds a batch).
+                if (available < (uint)_batchSize && _batchWaitNanoseconds > 0)
+                {
+                    Nap(_batchWaitNanoseconds);
+                    available = Volatile.Read(ref *_rxProducer) - _rxNext;
+                }
             }
 
             var delivered = available == 0 ? 0 : ReadBatch(ref handler, (int)Math.Min(available, (uint)_batchSize));
@@ -279,6 +289,12 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
             _handle.Dispose();
             _attachment.Release();
         }
+    }
+
+    private static void Nap(long nanoseconds)
+    {
+        var request = stackalloc long[2] { 0, nanoseconds };
+        _ = XdpInterop.NanoSleep(request, null);
     }
 
     private static long UnixNanos() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;

@@ -17,7 +17,7 @@ public enum XdpCopyMode
 /// <remarks>
 /// Each receive queue gets one socket with its own UMEM of 2 x <see cref="RingSize"/> frames of
 /// <see cref="FrameSizeBytes"/>: the receive ring holds <see cref="RingSize"/>, the fill ring all of
-/// them (af_xdp.rst, "UMEM", "Rings"). The defaults take 16 MiB per queue.
+/// them (af_xdp.rst, "UMEM", "Rings"). The defaults take 64 MiB per queue.
 /// </remarks>
 public sealed class XdpSourceOptions
 {
@@ -33,11 +33,18 @@ public sealed class XdpSourceOptions
     /// <summary>Bytes per UMEM frame: 2048 or 4096. A frame longer than this minus 256 bytes of kernel headroom is dropped by the kernel (counted). Default 4096.</summary>
     public int FrameSizeBytes { get; init; } = 4096;
 
-    /// <summary>Entries of each socket's receive ring: a power of two from 64 to 32768. Default 2048.</summary>
-    public int RingSize { get; init; } = 2048;
+    /// <summary>Entries of each socket's receive ring: a power of two from 64 to 32768. Default 8192 (with the UMEM's 16384 frames of 4096 bytes, 64 MiB per queue, as much as an AF_PACKET ring's default).</summary>
+    public int RingSize { get; init; } = 8192;
 
     /// <summary>Frames read per call at most. Default 64.</summary>
     public int BatchSize { get; init; } = 64;
+
+    /// <summary>
+    /// Microseconds to let frames gather when a wake-up finds fewer than <see cref="BatchSize"/>:
+    /// at low rates each frame would otherwise cost a wake-up of its own (the AF_PACKET ring's block
+    /// timeout does the same, in milliseconds). 0 to 10 000; 0: read at once. Default 500.
+    /// </summary>
+    public int BatchWaitMicroseconds { get; init; } = 500;
 
     /// <summary>Native or generic XDP. Default <see cref="XdpAttachMode.Auto"/>.</summary>
     public XdpAttachMode AttachMode { get; init; } = XdpAttachMode.Auto;
@@ -77,6 +84,11 @@ public sealed class XdpSourceOptions
         if (BatchSize is < 1 or > 1024)
         {
             return $"BatchSize must be between 1 and 1024 (was {BatchSize}).";
+        }
+
+        if (BatchWaitMicroseconds is < 0 or > 10_000)
+        {
+            return $"BatchWaitMicroseconds must be between 0 and 10000 (was {BatchWaitMicroseconds}).";
         }
 
         if (!Enum.IsDefined(AttachMode))
