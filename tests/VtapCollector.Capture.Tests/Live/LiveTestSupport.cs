@@ -50,6 +50,10 @@ internal static unsafe partial class TestNative
     [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)]
     public static partial nint SendTo(int socket, byte* buffer, nuint length, int flags, byte* address, uint addressLength);
 
+    /// <summary>kill(2).</summary>
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int process, int signal);
+
     [LibraryImport("libc", EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial uint InterfaceIndex(string name);
 

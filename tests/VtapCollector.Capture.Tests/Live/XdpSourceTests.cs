@@ -149,6 +149,37 @@ public sealed class XdpSourceTests
     }
 
     [Fact]
+    public void Frames_equal_the_tunnel_frames_tshark_finds_in_a_capture_of_the_sending_side()
+    {
+        using var pair = VethPair.Create();
+        using var sockets = Open(pair, ringSize: 1024);
+        using var scratch = new TempFile(".pcap");
+        using var filtered = new TempFile(".pcap");
+        var matrix = InjectedFrames.FilterMatrix();
+        var sent = LiveTraffic.Mixed(120);
+
+        // dumpcap records every frame the sender puts on its end of the pair; tshark, not our
+        // filter, then picks the tunnel frames (UDP to 4789, 8472 or 6081, under VLAN tags too;
+        // fragments are not reassembled, so a first fragment counts and a later one does not).
+        using (var capture = Background.Start("ip", $"netns exec {pair.SenderNamespace} dumpcap -q -i {pair.SenderInterface} -w {scratch.Path}"))
+        {
+            capture.WaitUntil(() => File.Exists(scratch.Path) && new FileInfo(scratch.Path).Length > 0, TimeSpan.FromSeconds(60));
+            pair.Inject(matrix.Select(frame => frame.Bytes));
+            pair.SendUdp(sent);
+            var expectedCount = matrix.Count(frame => frame.Accepted) + sent.Count(LiveTraffic.IsTunnel);
+            var received = LiveTest.Drain(Receiver(sockets.All[0]), expectedCount);
+            capture.WaitUntil(() => Captures.ReadFile(scratch.Path).Packets.Count >= matrix.Count + sent.Count, TimeSpan.FromSeconds(30));
+            capture.Interrupt();
+
+            RunTool("tshark", $"-r {scratch.Path} -o ip.defragment:FALSE -Y \"(udp.dstport == 4789 || udp.dstport == 8472 || udp.dstport == 6081) && !icmp && !icmpv6\" -w {filtered.Path}");
+            var oracle = Captures.ReadFile(filtered.Path).Packets;
+            Assert.Equal(expectedCount, oracle.Count);
+            Assert.Equal(oracle.Select(packet => packet.Data), received.Select(packet => packet.Data));
+            Assert.Equal(oracle.Select(packet => packet.OriginalLength), received.Select(packet => packet.OriginalLength));
+        }
+    }
+
+    [Fact]
     public void While_attached_ping_and_a_TCP_connection_to_the_capture_address_still_work()
     {
         using var pair = VethPair.Create();
@@ -300,6 +331,53 @@ public sealed class XdpSourceTests
         }
 
         return output.Result + errors.Result;
+    }
+
+    /// <summary>A tool running beside the test (a capture), interrupted when done and killed if it is still there at disposal.</summary>
+    private sealed class Background : IDisposable
+    {
+        private readonly Process _process;
+
+        private Background(Process process) => _process = process;
+
+        public static Background Start(string file, string arguments) =>
+            new(Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!);
+
+        /// <summary>Polls <paramref name="condition"/> every 50 ms until it holds; throws after <paramref name="limit"/>.</summary>
+        public void WaitUntil(Func<bool> condition, TimeSpan limit)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!condition())
+            {
+                if (clock.Elapsed > limit || _process.HasExited)
+                {
+                    throw new TimeoutException($"{_process.StartInfo.FileName} {_process.StartInfo.Arguments}: the condition did not hold within {limit.TotalSeconds} s (exited: {_process.HasExited}).");
+                }
+
+                Thread.Sleep(50);
+            }
+        }
+
+        /// <summary>SIGINT, so the capture closes its file properly, then waits for the exit.</summary>
+        public void Interrupt()
+        {
+            _ = TestNative.Kill(_process.Id, 2);
+            if (!_process.WaitForExit(30_000))
+            {
+                throw new TimeoutException($"{_process.StartInfo.FileName} did not exit within 30 s of SIGINT.");
+            }
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+
+            _process.Dispose();
+        }
     }
 
     /// <summary>The sockets of one interface, disposed together (the last detaches the program).</summary>
