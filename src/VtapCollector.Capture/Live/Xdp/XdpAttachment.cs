@@ -57,14 +57,14 @@ public sealed unsafe class XdpAttachment : IDisposable
     /// <paramref name="ports"/>. Run it in the interface's network namespace. Throws
     /// <see cref="LiveCaptureException"/> with one sentence when the kernel refuses.
     /// </summary>
-    public XdpAttachment(string interfaceName, int interfaceIndex, int queues, IEnumerable<ushort> ports)
+    public XdpAttachment(string interfaceName, int interfaceIndex, int queues, IEnumerable<ushort> ports, bool redirectGre = false)
     {
         Interface = interfaceName;
         InterfaceIndex = interfaceIndex;
         try
         {
             _map = CreateMap(queues);
-            Instructions = XdpRedirectProgram.Build(ports, _map);
+            Instructions = XdpRedirectProgram.Build(ports, _map, redirectGre);
             _program = LoadProgram(Instructions);
         }
         catch
@@ -86,8 +86,33 @@ public sealed unsafe class XdpAttachment : IDisposable
     /// <summary>The mode attached in (after <see cref="Attach"/>).</summary>
     public XdpAttachMode AttachedMode { get; private set; }
 
-    /// <summary>The loaded program's descriptor (for BPF_PROG_TEST_RUN in tests).</summary>
-    internal int ProgramDescriptor => _program;
+    /// <summary>
+    /// Runs the loaded program once on <paramref name="frame"/> (BPF_PROG_TEST_RUN, nothing is
+    /// attached or sent: a redirect is only reported) and returns its verdict: 2 (XDP_PASS) or 4
+    /// (XDP_REDIRECT, when the frame's queue, 0 here, has a socket). A check of the program as the
+    /// kernel runs it, for tests and diagnostics.
+    /// </summary>
+    public int TestRun(ReadOnlySpan<byte> frame)
+    {
+        var output = new byte[frame.Length + 256];
+        fixed (byte* input = frame)
+        fixed (byte* result = output)
+        {
+            var attribute = default(BpfAttribute);
+            attribute.Write32(0, (uint)_program);
+            attribute.Write32(8, (uint)frame.Length);
+            attribute.Write32(12, (uint)output.Length);
+            attribute.Write64(16, (ulong)input);
+            attribute.Write64(24, (ulong)result);
+            attribute.Write32(32, 1);
+            if (XdpInterop.Bpf(XdpInterop.BpfProgramTestRun, &attribute) < 0)
+            {
+                throw Failure("test-run the XDP program", Marshal.GetLastPInvokeError());
+            }
+
+            return (int)attribute.Read32(4);
+        }
+    }
 
     /// <summary>Puts an AF_XDP socket in the slot of receive queue <paramref name="queue"/>.</summary>
     public void AddSocket(int queue, int socketDescriptor)

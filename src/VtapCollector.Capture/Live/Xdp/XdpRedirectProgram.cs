@@ -133,6 +133,9 @@ public static class XdpRedirectProgram
     /// <summary>BPF_PSEUDO_MAP_FD: a 64-bit immediate load whose immediate is a map descriptor.</summary>
     private const int PseudoMapDescriptor = 1;
 
+    /// <summary>IP protocol number of GRE.</summary>
+    private const int ProtocolGre = 47;
+
     /// <summary>BPF_FUNC_redirect_map.</summary>
     private const int HelperRedirectMap = 51;
 
@@ -158,7 +161,14 @@ public static class XdpRedirectProgram
     /// ports, duplicates ignored) redirecting into the XSKMAP whose descriptor is
     /// <paramref name="mapDescriptor"/>.
     /// </summary>
-    public static EbpfInstruction[] Build(IEnumerable<ushort> ports, int mapDescriptor)
+    public static EbpfInstruction[] Build(IEnumerable<ushort> ports, int mapDescriptor) => Build(ports, mapDescriptor, redirectGre: false);
+
+    /// <summary>
+    /// As <see cref="Build(IEnumerable{ushort}, int)"/>; with <paramref name="redirectGre"/> GRE
+    /// packets (IP protocol 47, RFC 2784: ERSPAN and other GRE mirrors) are redirected too, for a
+    /// decoder that reads them.
+    /// </summary>
+    public static EbpfInstruction[] Build(IEnumerable<ushort> ports, int mapDescriptor, bool redirectGre)
     {
         ArgumentNullException.ThrowIfNull(ports);
         var distinct = ports.Distinct().ToArray();
@@ -201,6 +211,11 @@ public static class XdpRedirectProgram
         p.Mark(Label.Ipv4);
         BoundsCheck(p, 20);
         p.Op(LoadByte, R4, R7, 9, 0);
+        if (redirectGre)
+        {
+            p.Jump(JumpIfEqual, R4, 0, ProtocolGre, Label.Redirect);
+        }
+
         p.Jump(JumpIfNotEqual, R4, 0, 17, Label.Pass);
         p.Op(LoadHalf, R4, R7, 6, 0);
         p.Op(AndImmediate, R4, 0, 0, NetworkOrder(0x1fff));
@@ -227,6 +242,11 @@ public static class XdpRedirectProgram
         p.Mark(Label.Ipv6);
         BoundsCheck(p, 40);
         p.Op(LoadByte, R4, R7, 6, 0);
+        if (redirectGre)
+        {
+            p.Jump(JumpIfEqual, R4, 0, ProtocolGre, Label.Redirect);
+        }
+
         p.Jump(JumpIfNotEqual, R4, 0, 17, Label.Pass);
         p.Op(AddImmediate, R7, 0, 0, 40);
 

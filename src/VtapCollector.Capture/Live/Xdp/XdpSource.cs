@@ -141,6 +141,9 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     /// <summary>True when the driver receives straight into the UMEM (zero-copy), false in copy mode.</summary>
     public bool ZeroCopy { get; }
 
+    /// <summary>The program and map these sockets share.</summary>
+    public XdpAttachment Attachment => _attachment;
+
     /// <summary>The mode the XDP program runs in on the interface.</summary>
     public XdpAttachMode AttachMode => _attachment.AttachedMode;
 
@@ -190,7 +193,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         OpenSocket(options.Interface).Dispose();
         var queues = options.Queues > 0 ? options.Queues : XdpQueues.Count(options.Interface);
         var sources = new List<XdpSource>(queues);
-        var attachment = new XdpAttachment(options.Interface, index, queues, options.Ports);
+        var attachment = new XdpAttachment(options.Interface, index, queues, options.Ports, options.RedirectGre);
         try
         {
             for (var queue = 0; queue < queues; queue++)

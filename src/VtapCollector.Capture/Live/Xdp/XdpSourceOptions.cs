@@ -27,6 +27,9 @@ public sealed class XdpSourceOptions
     /// <summary>UDP destination ports the XDP program redirects (IPv4 and IPv6, untagged or under one or two VLAN tags); everything else goes to the kernel. Default 4789, 8472, 6081. 1 to <see cref="XdpRedirectProgram.MaxPorts"/> ports.</summary>
     public IList<ushort> Ports { get; init; } = [4789, 8472, 6081];
 
+    /// <summary>Redirect GRE packets (IP protocol 47: ERSPAN and other GRE mirrors) as well as the UDP ports, for a decoder that reads them. Default false.</summary>
+    public bool RedirectGre { get; init; }
+
     /// <summary>Receive queues to read, from queue 0; 0: every receive queue the interface reports (ethtool channels; 1 when it reports none). Default 0.</summary>
     public int Queues { get; init; }
 
