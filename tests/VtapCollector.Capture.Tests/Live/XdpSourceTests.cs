@@ -180,6 +180,22 @@ public sealed class XdpSourceTests
     }
 
     [Fact]
+    public void One_socket_per_receive_queue_and_together_they_get_every_tunnel_datagram_once()
+    {
+        using var pair = VethPair.Create(queues: 2);
+        using var sockets = Open(pair);
+        Assert.Equal([0, 1], sockets.All.Select(socket => socket.Queue));
+
+        // Many outer source ports: the sender's transmit queue, and so the receive queue on the
+        // other end, follows the flow hash.
+        var sent = Enumerable.Range(0, 200).Select(i => new Datagram(i, new IPEndPoint(VethPair.CaptureIpv4, 4789), LiveTest.TunnelPayload(i, 64), SourcePort: 41000 + i)).ToList();
+        pair.SendUdp(sent);
+
+        var received = sockets.All.SelectMany(socket => LiveTest.Drain(Receiver(socket), 1, TimeSpan.FromSeconds(2))).ToList();
+        Assert.Equal(Enumerable.Range(0, 200), received.Select(packet => LiveTraffic.IndexOf(packet.Data)).Order());
+    }
+
+    [Fact]
     public void While_attached_ping_and_a_TCP_connection_to_the_capture_address_still_work()
     {
         using var pair = VethPair.Create();
