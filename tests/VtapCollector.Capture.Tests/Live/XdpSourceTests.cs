@@ -293,6 +293,29 @@ public sealed class XdpSourceTests
     }
 
     [Fact]
+    public void An_interface_without_native_XDP_is_refused_in_Native_mode_and_served_by_generic_XDP_in_Auto()
+    {
+        using var pair = VethPair.Create();
+
+        // The loopback device's driver has no XDP of its own.
+        var error = Assert.Throws<LiveCaptureException>(() => pair.InCapture(() => XdpSource.Open(new XdpSourceOptions { Interface = "lo", RingSize = 64, AttachMode = XdpAttachMode.Native })));
+        Assert.Equal("Interface 'lo' has no native XDP support in its driver: set Sources:Xdp:AttachMode to Generic (slower) or Auto.", error.Message);
+
+        using var sockets = new Sockets(pair.InCapture(() => XdpSource.Open(new XdpSourceOptions { Interface = "lo", RingSize = 64, AttachMode = XdpAttachMode.Auto })));
+        var source = Assert.Single(sockets.All);
+        Assert.Equal(XdpAttachMode.Generic, source.AttachMode);
+        Netns.Run(pair.CaptureNamespace, () =>
+        {
+            using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            sender.SendTo(LiveTest.TunnelPayload(5, 64), new IPEndPoint(IPAddress.Loopback, 4789));
+            sender.SendTo(LiveTest.TunnelPayload(6, 64), new IPEndPoint(IPAddress.Loopback, 9999));
+        });
+
+        var received = Assert.Single(LiveTest.Drain(Receiver(source), 1));
+        Assert.Equal(5, LiveTraffic.IndexOf(received.Data));
+    }
+
+    [Fact]
     public void A_missing_interface_fails_with_one_sentence()
     {
         using var pair = VethPair.Create();
