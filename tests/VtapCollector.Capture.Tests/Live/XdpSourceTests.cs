@@ -316,6 +316,20 @@ public sealed class XdpSourceTests
     }
 
     [Fact]
+    public void An_interface_that_goes_away_fails_the_receive_with_one_sentence_instead_of_spinning()
+    {
+        using var pair = VethPair.Create();
+        using var sockets = Open(pair);
+        var source = sockets.All[0];
+        var handler = new RecordingHandler(new PacketLog());
+
+        IpCommand.Run($"-n {pair.CaptureNamespace} link delete {pair.CaptureInterface}");
+
+        var error = Assert.Throws<LiveCaptureException>(() => source.ReceiveBatch(ref handler, 5_000));
+        Assert.Equal($"Interface '{pair.CaptureInterface}' went away under the AF_XDP socket of queue 0; restart the collector once it is back.", error.Message);
+    }
+
+    [Fact]
     public void A_missing_interface_fails_with_one_sentence()
     {
         using var pair = VethPair.Create();

@@ -38,6 +38,9 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     private const int StatisticsIntervalMilliseconds = 1000;
     private const int BindAttempts = 40;
     private const int BindRetryMilliseconds = 50;
+    private const short PollError = 0x008;
+    private const int SolSocket = 1;
+    private const int SoError = 4;
 
     private readonly XdpSocketHandle _handle;
     private readonly XdpAttachment _attachment;
@@ -435,6 +438,14 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     {
         var poll = new Udp.PollDescriptor { Descriptor = _handle.Descriptor, Events = Udp.LinuxSocketInterop.PollIn };
         var ready = Udp.LinuxSocketInterop.Poll(&poll, 1, timeoutMilliseconds);
+        if (ready == 0 || (poll.ReturnedEvents & PollError) != 0)
+        {
+            // A socket whose interface went away gets ENETDOWN as its error and then nothing, not
+            // even a poll event: an idle wait checks, so a source that can receive no more fails
+            // with a sentence instead of waiting for ever.
+            TakeSocketError();
+        }
+
         if (ready >= 0)
         {
             return ready > 0;
@@ -442,6 +453,26 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
 
         var errno = Marshal.GetLastPInvokeError();
         return errno == XdpInterop.Eintr ? false : throw Failure("wait for frames (poll)", errno);
+    }
+
+    private void TakeSocketError()
+    {
+        var error = 0;
+        var length = (uint)sizeof(int);
+        if (XdpInterop.GetSocketOption(_handle.Descriptor, SolSocket, SoError, &error, &length) != 0)
+        {
+            throw Failure("read the socket error", Marshal.GetLastPInvokeError());
+        }
+
+        if (error == XdpInterop.Enetdown)
+        {
+            throw new LiveCaptureException($"Interface '{Interface}' went away under the AF_XDP socket of queue {Queue}; restart the collector once it is back.") { ErrorNumber = error };
+        }
+
+        if (error != 0)
+        {
+            throw Failure("receive", error);
+        }
     }
 
     private int ReadBatch<THandler>(ref THandler handler, int count)
