@@ -36,6 +36,9 @@ internal static class FuzzCommand
         var random = new Random(seed);
         var decoder = new PacketDecoder();
         var valid = ImixCorpus.Build(1024, 1024, seed);
+
+        // Every third valid frame as ERSPAN type II, so mutations reach the GRE and ERSPAN headers too.
+        ErspanDecodeBenchmarks.RewriteAsErspan(valid, every: 3);
         var frame = new byte[ImixCorpus.MaxFrameLength + 64];
         var counts = new long[(int)DecodeStatus.Count];
         var stopwatch = Stopwatch.StartNew();
@@ -50,7 +53,7 @@ internal static class FuzzCommand
             }
             else
             {
-                // A valid VXLAN frame with a few bytes flipped and its length cut or extended:
+                // A valid VXLAN or ERSPAN frame with a few bytes flipped and its length cut or extended:
                 // the inputs that reach deep into the tunnel and inner headers.
                 var source = valid.Frame(random.Next(valid.Count));
                 source.CopyTo(frame);

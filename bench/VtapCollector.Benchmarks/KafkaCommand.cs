@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using VtapCollector.Decoding;
 using VtapCollector.Export;
+using VtapCollector.Export.Formats;
 using VtapCollector.Flows;
 using VtapCollector.Kafka;
 using VtapCollector.Kafka.Tests;
@@ -11,7 +12,7 @@ using VtapCollector.Kafka.Tests;
 namespace VtapCollector.Benchmarks;
 
 /// <summary>
-/// <c>kafka [--records N] [--brokers B] [--partitions P] [--fsync Never|EverySegment|EverySecond]</c>: whole-path throughput of the Kafka sink
+/// <c>kafka [--records N] [--brokers B] [--partitions P] [--fsync Never|EverySegment|EverySecond] [--format vtap|ecs|ocsf|azure-flowtuple]</c>: whole-path throughput of the Kafka sink
 /// against librdkafka's mock cluster (real wire protocol over TCP, in this process): records
 /// encoded and produced until every one is acknowledged (records/s and CPU per record, mock brokers
 /// included; every record goes through the sink's write-ahead log on disk, in the temporary directory), then
@@ -26,12 +27,15 @@ internal static class KafkaCommand
         var partitions = Option(args, "--partitions", 6);
         var fsyncIndex = Array.IndexOf(args, "--fsync");
         var fsync = fsyncIndex >= 0 && fsyncIndex + 1 < args.Length ? Enum.Parse<SpoolFsyncPolicy>(args[fsyncIndex + 1]) : SpoolFsyncPolicy.EverySecond;
+        var formatIndex = Array.IndexOf(args, "--format");
+        var encoder = RecordFormats.Create(formatIndex >= 0 && formatIndex + 1 < args.Length ? args[formatIndex + 1] : null)
+            ?? throw new ArgumentException(RecordFormats.Validate("--format", args[formatIndex + 1]));
         var records = Records(65_536);
-        var line = new byte[FlowRecordJsonEncoder.MaxRecordLength];
+        var line = new byte[encoder.MaxRecordLength];
         var spool = Path.Combine(Path.GetTempPath(), "vtap-kafka-bench-" + Guid.NewGuid().ToString("N"));
         using var cluster = new MockCluster(brokers);
         var topic = cluster.CreateTopic(partitions);
-        Console.WriteLine($"librdkafka {KafkaNativeLibrary.Version}; {Environment.ProcessorCount} cores; {count:N0} records; mock cluster of {brokers} brokers, {partitions} partitions; spool fsync {fsync}");
+        Console.WriteLine($"librdkafka {KafkaNativeLibrary.Version}; {Environment.ProcessorCount} cores; {count:N0} records; mock cluster of {brokers} brokers, {partitions} partitions; spool fsync {fsync}; format {encoder.Name}");
 
         KafkaSinkOptions Options(string bootstrap, string directory) => new()
         {
@@ -49,7 +53,7 @@ internal static class KafkaCommand
             for (var i = 0; i < n; i++)
             {
                 ref readonly var record = ref records[i & (records.Length - 1)];
-                var length = FlowRecordJsonEncoder.Encode(record, line);
+                var length = encoder.Encode(record, line);
                 if (!sink.Write(record, line.AsSpan(0, length)))
                 {
                     throw new InvalidOperationException("The sink refused a record.");

@@ -77,13 +77,29 @@ public enum DecodeStatus : byte
     GeneveOptionsTruncated,
     /// <summary>Geneve protocol type that is neither Ethernet nor IP.</summary>
     GeneveProtocolUnsupported,
-    /// <summary>GRE (including ERSPAN types I-III) is recognised but not decapsulated yet.</summary>
+    /// <summary>
+    /// GRE carrying mirrored frames (ERSPAN types I-III, transparent Ethernet bridging) while GRE
+    /// decapsulation is off (<see cref="DecoderOptions.Gre"/>).
+    /// </summary>
     GreUnsupported,
     /// <summary>More nested tunnels than the configured maximum depth.</summary>
     TooManyLayers,
 
     /// <summary>A non-first IP fragment whose first fragment (with the ports) was not seen.</summary>
     FragmentWithoutFirst,
+
+    /// <summary>GRE header cut short: before the protocol type, or inside its checksum, key or sequence number.</summary>
+    GreTruncated,
+    /// <summary>GRE version other than 0 on a mirror tunnel (RFC 2784 section 2.3.1).</summary>
+    GreVersionUnsupported,
+    /// <summary>GRE routing, strict source route or recursion bits set (RFC 2784 section 2.3; RFC 1701 routing is not followed).</summary>
+    GreFlagsInvalid,
+    /// <summary>ERSPAN type II or III header (or type III's platform subheader) cut short.</summary>
+    ErspanTruncated,
+    /// <summary>ERSPAN version field other than 1 under protocol 0x88BE, or other than 2 under 0x22EB.</summary>
+    ErspanVersionUnsupported,
+    /// <summary>ERSPAN type III frame type other than Ethernet (0) or IP (2).</summary>
+    ErspanFrameTypeUnsupported,
 
     /// <summary>Number of statuses; not a status.</summary>
     Count,

@@ -9,6 +9,10 @@ public enum TunnelKind : byte
     Vxlan = 1,
     /// <summary>Geneve, RFC 8926.</summary>
     Geneve = 2,
+    /// <summary>ERSPAN type I, II or III over GRE (draft-foschiano-erspan).</summary>
+    Erspan = 3,
+    /// <summary>Ethernet bridged over GRE (RFC 2784 / RFC 2890, protocol type 0x6558), as gretap devices send it.</summary>
+    Gre = 4,
 }
 
 /// <summary>Facts about a decoded packet that are not errors.</summary>
@@ -36,7 +40,11 @@ public struct DecodedPacket
     /// <summary>Number of tunnel layers removed (0 for plain traffic).</summary>
     public byte TunnelDepth;
 
-    /// <summary>The innermost tunnel's segment id: VXLAN VNI or Geneve VNI (24 bits); 0 without a tunnel.</summary>
+    /// <summary>
+    /// The innermost tunnel's segment id, what tells one mirror session from another: the VXLAN or
+    /// Geneve VNI (24 bits), the ERSPAN session ID (10 bits; 0 for type I, which has none), or the
+    /// GRE key of bridged Ethernet (32 bits; 0 when the K bit is clear); 0 without a tunnel.
+    /// </summary>
     public uint Vni;
 
     /// <summary>IP version (4 or 6) of the tunnel's outer IP header; 0 without a tunnel.</summary>
@@ -48,7 +56,11 @@ public struct DecodedPacket
     /// <summary>Outer destination address of the innermost tunnel.</summary>
     public IpAddress TunnelDestination;
 
-    /// <summary>VLAN id of the innermost 802.1Q/802.1ad tag on the frame that carried the inner IP packet; 0 for none.</summary>
+    /// <summary>
+    /// VLAN id of the innermost 802.1Q/802.1ad tag on the frame that carried the inner IP packet; for
+    /// an ERSPAN copy whose frame has no tag, the VLAN the ERSPAN header names (the switch took the
+    /// tag off, or the port was an access port of that VLAN); 0 for none.
+    /// </summary>
     public ushort Vlan;
 
     /// <summary>Inner IP version: 4 or 6.</summary>

@@ -21,6 +21,13 @@ public sealed class DecoderOptions
     /// <summary>UDP destination ports decapsulated as Geneve. Default: 6081.</summary>
     public IList<ushort> GenevePorts { get; init; } = [GeneveIanaPort];
 
+    /// <summary>
+    /// Decapsulate GRE that carries mirrored frames: ERSPAN types I-III and transparent Ethernet
+    /// bridging. When false such packets are counted as <see cref="DecodeStatus.GreUnsupported"/>.
+    /// Other GRE (IP over GRE, PPTP) is never decapsulated: it is a flow of IP protocol 47. Default: true.
+    /// </summary>
+    public bool Gre { get; init; } = true;
+
     /// <summary>Most tunnels removed from one frame before it is rejected as <see cref="DecodeStatus.TooManyLayers"/>. Default: 3.</summary>
     public int MaxTunnelDepth { get; init; } = 3;
 

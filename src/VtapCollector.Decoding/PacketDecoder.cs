@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 namespace VtapCollector.Decoding;
 
 /// <summary>
-/// Decodes one captured frame, outer headers to inner 5-tuple: link layer, IP, UDP, then as many
-/// VXLAN/Geneve tunnels as the frame carries (up to a bound), and the inner IP packet's transport
+/// Decodes one captured frame, outer headers to inner 5-tuple: link layer, IP, UDP or GRE, then as
+/// many VXLAN/Geneve/ERSPAN/GRE tunnels as the frame carries (up to a bound), and the inner IP packet's transport
 /// header. Spans in, a value struct out, a <see cref="DecodeStatus"/> for every way input can be
 /// wrong. No allocation, no exceptions, no state between packets: one instance can be shared by
 /// threads, though each worker usually builds its own.
@@ -21,6 +21,7 @@ public sealed class PacketDecoder
     private readonly int _maxTunnelDepth;
     private readonly int _maxVlanTags;
     private readonly int _maxExtensionHeaders;
+    private readonly bool _gre;
 
     public PacketDecoder()
         : this(new DecoderOptions())
@@ -50,6 +51,7 @@ public sealed class PacketDecoder
         _maxTunnelDepth = options.MaxTunnelDepth;
         _maxVlanTags = options.MaxVlanTags;
         _maxExtensionHeaders = options.MaxIpv6ExtensionHeaders;
+        _gre = options.Gre;
     }
 
     /// <summary>Decodes a frame captured on a link of type <paramref name="linkType"/>.</summary>
@@ -70,11 +72,11 @@ public sealed class PacketDecoder
                 status = LinuxCookedHeader.TryReadSll2(frame, _maxVlanTags, out link);
                 break;
             case LinkType.Ipv4:
-                return DecodeNetwork(EtherTypes.Ipv4, frame, ref packet);
+                return DecodeNetwork(EtherTypes.Ipv4, frame, ref packet, PacketFlags.None);
             case LinkType.Ipv6:
-                return DecodeNetwork(EtherTypes.Ipv6, frame, ref packet);
+                return DecodeNetwork(EtherTypes.Ipv6, frame, ref packet, PacketFlags.None);
             case LinkType.Raw:
-                return DecodeNetwork(EtherTypeOfRawIp(frame), frame, ref packet);
+                return DecodeNetwork(EtherTypeOfRawIp(frame), frame, ref packet, PacketFlags.None);
             case LinkType.Null:
                 return DecodeNull(frame, ref packet);
             default:
@@ -87,7 +89,7 @@ public sealed class PacketDecoder
         }
 
         packet.Vlan = link.Vlan;
-        return DecodeNetwork(link.EtherType, frame[link.HeaderLength..], ref packet);
+        return DecodeNetwork(link.EtherType, frame[link.HeaderLength..], ref packet, PacketFlags.None);
     }
 
     /// <summary>
@@ -118,10 +120,14 @@ public sealed class PacketDecoder
         packet.TunnelDestination = outerDestination;
         packet.TunnelIpVersion = outerIpVersion;
         var status = DecodeTunnelHeader(portKind, payload, ref packet, out var etherType, out var inner);
-        return status != DecodeStatus.Ok ? status : DecodeNetwork(etherType, inner, ref packet);
+        return status != DecodeStatus.Ok ? status : DecodeNetwork(etherType, inner, ref packet, PacketFlags.None);
     }
 
-    private DecodeStatus DecodeNetwork(ushort etherType, ReadOnlySpan<byte> data, scoped ref DecodedPacket packet)
+    /// <summary>
+    /// Decodes from an IP header inwards. <paramref name="carried"/> holds flags an outer layer
+    /// learned about the inner packet (ERSPAN's truncation bit), added to every IP layer below it.
+    /// </summary>
+    private DecodeStatus DecodeNetwork(ushort etherType, ReadOnlySpan<byte> data, scoped ref DecodedPacket packet, PacketFlags carried)
     {
         while (true)
         {
@@ -139,7 +145,7 @@ public sealed class PacketDecoder
                 packet.Destination = ip.Destination;
                 packet.Protocol = ip.Protocol;
                 packet.IpBytes = ip.TotalLength;
-                packet.Flags = ip.Flags;
+                packet.Flags = ip.Flags | carried;
                 packet.FragmentId = ip.Identification;
                 packet.FragmentOffset = ip.FragmentOffset;
                 packet.MoreFragments = ip.MoreFragments;
@@ -158,7 +164,7 @@ public sealed class PacketDecoder
                 packet.Destination = ip.Destination;
                 packet.Protocol = ip.Protocol;
                 packet.IpBytes = ip.TotalLength;
-                packet.Flags = ip.Flags;
+                packet.Flags = ip.Flags | carried;
                 packet.FragmentId = ip.FragmentId;
                 packet.FragmentOffset = ip.FragmentOffset;
                 packet.MoreFragments = ip.MoreFragments;
@@ -186,7 +192,38 @@ public sealed class PacketDecoder
 
             if (packet.Protocol == IpProtocol.Gre)
             {
-                return ClassifyGre(upper);
+                if (!_gre)
+                {
+                    return ClassifyGre(upper);
+                }
+
+                var greStatus = GreHeader.TryReadProtocolType(upper, out var greProtocol);
+                if (greStatus != DecodeStatus.Ok)
+                {
+                    return greStatus;
+                }
+
+                if (!IsMirrorProtocol(greProtocol))
+                {
+                    // IP over GRE, PPTP, ...: not a mirror, so a flow of protocol 47 between the GRE endpoints.
+                    return DecodeStatus.Ok;
+                }
+
+                if (packet.TunnelDepth >= _maxTunnelDepth)
+                {
+                    return DecodeStatus.TooManyLayers;
+                }
+
+                packet.TunnelSource = packet.Source;
+                packet.TunnelDestination = packet.Destination;
+                packet.TunnelIpVersion = packet.IpVersion;
+                var greTunnel = DecodeGreTunnel(upper, ref packet, ref carried, out etherType, out data);
+                if (greTunnel != DecodeStatus.Ok)
+                {
+                    return greTunnel;
+                }
+
+                continue;
             }
 
             var portKind = packet.Protocol == IpProtocol.Udp ? _portKinds[packet.DestinationPort] : PortNone;
@@ -273,8 +310,80 @@ public sealed class PacketDecoder
     }
 
     /// <summary>
-    /// GRE (RFC 2784) that carries mirrored frames (ERSPAN, transparent Ethernet bridging) is not
-    /// decapsulated yet and is reported as such; any other GRE is a flow of its own (protocol 47).
+    /// Reads a GRE header that carries a mirrored frame, the ERSPAN header behind it if any, and the
+    /// mirrored frame's Ethernet header unless ERSPAN type III says the frame is bare IP.
+    /// </summary>
+    private DecodeStatus DecodeGreTunnel(ReadOnlySpan<byte> payload, scoped ref DecodedPacket packet, scoped ref PacketFlags carried, out ushort etherType, out ReadOnlySpan<byte> inner)
+    {
+        etherType = 0;
+        inner = default;
+        var status = GreHeader.TryRead(payload, out var gre);
+        if (status != DecodeStatus.Ok)
+        {
+            return status;
+        }
+
+        var frame = payload[gre.HeaderLength..];
+        ushort erspanVlan = 0;
+        if (gre.ProtocolType == EtherTypes.TransparentEthernetBridging)
+        {
+            packet.Tunnel = TunnelKind.Gre;
+            packet.Vni = gre.Key;
+        }
+        else if (gre.ProtocolType == EtherTypes.ErspanII && !gre.HasSequence)
+        {
+            // ERSPAN type I: no sequence number and no ERSPAN header, so no session ID either.
+            packet.Tunnel = TunnelKind.Erspan;
+            packet.Vni = 0;
+        }
+        else
+        {
+            status = ErspanHeader.TryRead(frame, gre.ProtocolType == EtherTypes.ErspanIII, out var erspan);
+            if (status != DecodeStatus.Ok)
+            {
+                return status;
+            }
+
+            packet.Tunnel = TunnelKind.Erspan;
+            packet.Vni = erspan.SessionId;
+            erspanVlan = erspan.Vlan;
+            if (erspan.Truncated)
+            {
+                // The switch cut the copy: the inner IP length says more than arrived, as when a
+                // VXLAN mirror's copy is cut, and the same flag says so.
+                carried |= PacketFlags.TruncatedCopy;
+            }
+
+            frame = frame[erspan.HeaderLength..];
+            if (erspan.CarriesIp)
+            {
+                packet.TunnelDepth++;
+                packet.Vlan = erspanVlan;
+                etherType = EtherTypeOfRawIp(frame);
+                inner = frame;
+                return DecodeStatus.Ok;
+            }
+        }
+
+        packet.TunnelDepth++;
+        status = EthernetHeader.TryRead(frame, _maxVlanTags, out var ethernet);
+        if (status != DecodeStatus.Ok)
+        {
+            return status;
+        }
+
+        packet.Vlan = ethernet.Vlan != 0 ? ethernet.Vlan : erspanVlan;
+        etherType = ethernet.EtherType;
+        inner = frame[ethernet.HeaderLength..];
+        return DecodeStatus.Ok;
+    }
+
+    private static bool IsMirrorProtocol(ushort protocolType) =>
+        protocolType is EtherTypes.ErspanII or EtherTypes.ErspanIII or EtherTypes.TransparentEthernetBridging;
+
+    /// <summary>
+    /// With <see cref="DecoderOptions.Gre"/> off, GRE that carries mirrored frames is reported as
+    /// such; any other GRE is a flow of its own (protocol 47).
     /// </summary>
     private static DecodeStatus ClassifyGre(ReadOnlySpan<byte> gre)
     {
@@ -283,10 +392,7 @@ public sealed class PacketDecoder
             return DecodeStatus.Ok;
         }
 
-        var protocolType = BinaryPrimitives.ReadUInt16BigEndian(gre[2..]);
-        return protocolType is EtherTypes.ErspanII or EtherTypes.ErspanIII or EtherTypes.TransparentEthernetBridging
-            ? DecodeStatus.GreUnsupported
-            : DecodeStatus.Ok;
+        return IsMirrorProtocol(BinaryPrimitives.ReadUInt16BigEndian(gre[2..])) ? DecodeStatus.GreUnsupported : DecodeStatus.Ok;
     }
 
     private static ushort EtherTypeOfRawIp(ReadOnlySpan<byte> frame)
@@ -327,6 +433,6 @@ public sealed class PacketDecoder
             10 or 24 or 28 or 30 => EtherTypes.Ipv6,
             _ => 0,
         };
-        return DecodeNetwork(etherType, frame[4..], ref packet);
+        return DecodeNetwork(etherType, frame[4..], ref packet, PacketFlags.None);
     }
 }

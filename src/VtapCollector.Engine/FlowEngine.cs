@@ -1,6 +1,7 @@
 using VtapCollector.Decoding;
 using VtapCollector.Engine.Exporting;
 using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Networks;
 using VtapCollector.Engine.Workers;
 using VtapCollector.Export.Sinks;
 using VtapCollector.Flows;
@@ -16,6 +17,8 @@ namespace VtapCollector.Engine;
 /// <param name="Clock">Wall time live, packet time in a replay.</param>
 /// <param name="MaxVniLabels">VNIs counted under their own metric label.</param>
 /// <param name="MaxTunnelSourceLabels">Mirror sources counted under their own metric label.</param>
+/// <param name="Networks">The named networks at start (a reload calls <see cref="FlowEngine.SetNetworks"/>); null: none.</param>
+/// <param name="MaxNetworkLabels">Network names counted under their own metric label.</param>
 internal sealed record EngineSetup(
     PipelineOptions Pipeline,
     FlowTableOptions Flows,
@@ -24,7 +27,9 @@ internal sealed record EngineSetup(
     IReadOnlyList<IRecordSink> Sinks,
     EngineClock Clock,
     int MaxVniLabels = 256,
-    int MaxTunnelSourceLabels = 256);
+    int MaxTunnelSourceLabels = 256,
+    NetworkMap? Networks = null,
+    int MaxNetworkLabels = 64);
 
 /// <summary>
 /// The packet path from ingress to sinks, the same for the live daemon and a replay:
@@ -54,6 +59,8 @@ internal sealed class FlowEngine : IDisposable
         AllowList = new AllowListHolder(setup.AllowList);
         Vnis = new LabelIndex<uint>(setup.MaxVniLabels);
         TunnelSources = new LabelIndex<IpAddress>(setup.MaxTunnelSourceLabels);
+        NetworkLabels = new NetworkLabels(setup.MaxNetworkLabels);
+        SetNetworks(setup.Networks ?? NetworkMap.Empty);
         Sinks = setup.Sinks;
     }
 
@@ -63,6 +70,12 @@ internal sealed class FlowEngine : IDisposable
     public AllowListHolder AllowList { get; }
 
     public LabelIndex<uint> Vnis { get; }
+
+    /// <summary>The named networks in force and their metric labels; <see cref="SetNetworks"/> swaps them.</summary>
+    public NetworkRoutingHolder Networks { get; } = new();
+
+    /// <summary>The metric label of every network name configured so far.</summary>
+    public NetworkLabels NetworkLabels { get; }
 
     public LabelIndex<IpAddress> TunnelSources { get; }
 
@@ -90,7 +103,13 @@ internal sealed class FlowEngine : IDisposable
     };
 
     /// <summary>
-    /// The packet path of one source thread (<paramref name="sourceLabel"/>: udp, af_packet, pcap, xdp, file).
+    /// Puts <paramref name="map"/> in force: records the workers emit from now on are classified with
+    /// it (a record already queued keeps the networks it was given). Safe while the engine runs.
+    /// </summary>
+    public void SetNetworks(NetworkMap map) => Networks.Current = new NetworkRouting(map, NetworkLabels.Resolve(map));
+
+    /// <summary>
+    /// The packet path of one source thread (<paramref name="sourceLabel"/>: udp, af_packet, pcap, gre, xdp, file).
     /// With the packet clock there must be exactly one.
     /// </summary>
     public PacketIngress AddIngress(string sourceLabel)
@@ -140,7 +159,7 @@ internal sealed class FlowEngine : IDisposable
                 column[r] = _rows[r][w];
             }
 
-            _workers[w] = new FlowWorker(w, table, column, pipeline.RecordQueueCapacity, pipeline.RecordOverflow, _stop, _setup.Clock);
+            _workers[w] = new FlowWorker(w, table, column, pipeline.RecordQueueCapacity, pipeline.RecordOverflow, _stop, _setup.Clock, Networks, new NetworkCounters(NetworkLabels.Size));
         }
 
         _exporter = new RecordExporter(_workers, Sinks);

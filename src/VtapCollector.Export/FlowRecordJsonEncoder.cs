@@ -15,7 +15,7 @@ public static class FlowRecordJsonEncoder
     public const string Schema = "vtap-flow/1";
 
     /// <summary>Upper bound of one encoded record (a line sink's newline not included).</summary>
-    public const int MaxRecordLength = 1024;
+    public const int MaxRecordLength = 1280;
 
     private static readonly byte[] SchemaPrefix = System.Text.Encoding.ASCII.GetBytes("{\"schema\":\"" + Schema + "\",\"type\":\"");
 
@@ -83,8 +83,33 @@ public static class FlowRecordJsonEncoder
         json.Append(ConnStateLabel(record.ConnState));
         json.Append("\",\"seq\":"u8);
         json.AppendNumber(record.Sequence);
-        json.Append((byte)'}');
+        json.Append(",\"src_network\":"u8);
+        AppendQuoted(ref json, NetworkName(record.SourceNetwork));
+        json.Append(",\"dst_network\":"u8);
+        AppendQuoted(ref json, NetworkName(record.DestinationNetwork));
+        json.Append(",\"direction\":"u8);
+        AppendQuoted(ref json, TrafficDirections.Label(record.Direction));
+        json.Append(",\"app\":"u8);
+        AppendQuoted(ref json, ServiceNames.OfResponder(record));
+        json.Append(",\"flowlog_direction\":\""u8);
+        if (FlowLogDirection.Of(record) is var flowLog and not 0)
+        {
+            json.Append(flowLog);
+        }
+
+        json.Append("\"}"u8);
         return json.Length;
+    }
+
+    /// <summary>A network's name as written in records: empty when the address matched no configured network.</summary>
+    internal static ReadOnlySpan<byte> NetworkName(FlowNetwork? network) => network is null ? default : network.Utf8Name;
+
+    /// <summary>Writes ASCII text that needs no escaping (names, labels) in quotes.</summary>
+    internal static void AppendQuoted(ref Utf8Buffer json, scoped ReadOnlySpan<byte> text)
+    {
+        json.Append((byte)'"');
+        json.Append(text);
+        json.Append((byte)'"');
     }
 
     internal static void AppendAddressOrNull(ref Utf8Buffer json, bool present, IpAddress address, int ipVersion)
@@ -144,6 +169,8 @@ public static class FlowRecordJsonEncoder
     {
         TunnelKind.Vxlan => "vxlan"u8,
         TunnelKind.Geneve => "geneve"u8,
+        TunnelKind.Erspan => "erspan"u8,
+        TunnelKind.Gre => "gre"u8,
         _ => "none"u8,
     };
 

@@ -22,7 +22,7 @@ internal ref struct Utf8Buffer
     public readonly Span<byte> Free => _destination[Length..];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Append(ReadOnlySpan<byte> text)
+    public void Append(scoped ReadOnlySpan<byte> text)
     {
         text.CopyTo(_destination[Length..]);
         Length += text.Length;

@@ -102,4 +102,13 @@ public readonly struct FlowRecord
     public byte TcpFlagsSrcToDst { get; init; }
     public byte TcpFlagsDstToSrc { get; init; }
     public ConnState ConnState { get; init; }
+
+    /// <summary>The configured network <see cref="Source"/> is in (longest prefix, see docs/schema.md), or null: none matched or none are configured.</summary>
+    public FlowNetwork? SourceNetwork { get; init; }
+
+    /// <summary>The configured network <see cref="Destination"/> is in, or null.</summary>
+    public FlowNetwork? DestinationNetwork { get; init; }
+
+    /// <summary>Inbound, outbound, internal or external from the two networks' Local flags; Unknown when no networks are configured.</summary>
+    public TrafficDirection Direction { get; init; }
 }

@@ -101,6 +101,9 @@ public sealed class KafkaSinkOptions
         ["dotnet.producer.enable.background.poll"] = "nothing (the sink relies on the background poll thread)",
     };
 
+    /// <summary>Whether the collector creates this sink (<c>Sinks:Kafka:Enabled</c>); the sink itself does not read it. Default false.</summary>
+    public bool Enabled { get; init; }
+
     /// <summary>The brokers to bootstrap from, <c>host:port[,host:port...]</c>. Required.</summary>
     public string BootstrapServers { get; init; } = string.Empty;
 

@@ -457,10 +457,26 @@ public class CaptureReaderTests
         Assert.Equal(piped, mapped);
     }
 
+    [Fact]
+    public void Block_longer_than_the_read_ahead_overlap_straddling_a_window_end_reads_as_a_pipe_does()
+    {
+        // The next window is mapped ahead to start 1 MiB before this one's end; a 2 MiB custom block
+        // (which the reader skips) that starts 1.5 MiB before the end is not in it, so the reader maps
+        // the window it needs then, and the packets after it are read as through a pipe.
+        using var temp = new TempFile(".pcapng");
+        var written = WriteLargeCapture(temp.Path, pcapng: true, 68L * 1024 * 1024, customBlock: 2 * 1024 * 1024, customBlockAt: MappedFileWindowBytes - (1536 * 1024));
+
+        var mapped = HashAll(File.OpenRead(temp.Path));
+        var piped = HashAll(new NonSeekableStream(File.OpenRead(temp.Path)));
+
+        Assert.Equal((CaptureError.None, written.Packets, written.Bytes), (mapped.Error, mapped.Packets, mapped.Bytes));
+        Assert.Equal(piped, mapped);
+    }
+
     /// <summary>The reader's mapping window (MappedFileWindow.DefaultWindowBytes, internal).</summary>
     private const long MappedFileWindowBytes = 64L * 1024 * 1024;
 
-    private static (long Packets, long Bytes) WriteLargeCapture(string path, bool pcapng, long size)
+    private static (long Packets, long Bytes) WriteLargeCapture(string path, bool pcapng, long size, int customBlock = 0, long customBlockAt = long.MaxValue)
     {
         var random = new Random(4789);
         var data = new byte[2048];
@@ -482,6 +498,15 @@ public class CaptureReaderTests
 
         while (file.Position < size)
         {
+            if (pcapng && file.Position >= customBlockAt)
+            {
+                // Once, where the caller wants it: a Custom Block (type 0xBAD, pcapng section 4.8:
+                // type, total length, PEN, data, total length) of customBlock bytes in all.
+                output.Write(0xBADu); output.Write((uint)customBlock); output.Write(32473u);
+                output.Write(new byte[customBlock - 16]); output.Write((uint)customBlock);
+                customBlockAt = long.MaxValue;
+            }
+
             var length = random.Next(1, data.Length);
             random.NextBytes(data.AsSpan(0, length));
             if (pcapng)

@@ -214,6 +214,146 @@ internal static class Fixtures
         "00 00" +             // checksum
         "01 02 03 04";        // payload
 
+    /// <summary>
+    /// ERSPAN type II (draft-foschiano-erspan-03 section 4.1) over GRE with a sequence number over
+    /// IPv4, session 666, VLAN 100, carrying an untagged Ethernet frame with TCP 10.1.0.1:33000 ->
+    /// 10.1.0.2:22 (PSH ACK). 104 bytes, no padding.
+    /// </summary>
+    public const string ErspanIITcpHex =
+        // ---- outer Ethernet II (14) ----
+        "00 00 5e 00 53 01" + // destination MAC
+        "00 00 5e 00 53 02" + // source MAC
+        "08 00" +             // EtherType IPv4
+        // ---- outer IPv4 (20) ----
+        "45 00" +             // version 4, IHL 5, DSCP/ECN 0
+        "00 5a" +             // total length 90 = 20 + 8 + 8 + 54
+        "00 01 00 00" +       // identification 1, no flags, offset 0
+        "40" +                // TTL 64
+        "2f" +                // protocol 47 GRE
+        "00 00" +             // header checksum
+        "c0 00 02 01" +       // source 192.0.2.1 (the switch)
+        "c0 00 02 02" +       // destination 192.0.2.2 (the collector)
+        // ---- GRE (8) ----
+        "10" +                // C 0, R 0, K 0, S 1 (sequence number present), s 0, recursion 0
+        "00" +                // flags 0, version 0
+        "88 be" +             // protocol type ERSPAN (types I and II)
+        "00 00 00 2a" +       // sequence number 42
+        // ---- ERSPAN type II (8) ----
+        "10 64" +             // version 1, VLAN 100
+        "02 9a" +             // COS 0, En 0, T 0, session ID 666
+        "00 00 00 05" +       // reserved 0, index 5
+        // ---- inner Ethernet II (14) ----
+        "02 00 00 00 00 0a" + // destination MAC
+        "02 00 00 00 00 0b" + // source MAC
+        "08 00" +             // EtherType IPv4 (no tag: the VLAN comes from the ERSPAN header)
+        // ---- inner IPv4 (20) ----
+        "45 00" +             // version 4, IHL 5
+        "00 28" +             // total length 40 = 20 + 20
+        "00 07 40 00" +       // identification 7, DF
+        "40 06" +             // TTL 64, protocol 6 TCP
+        "00 00" +             // header checksum
+        "0a 01 00 01" +       // source 10.1.0.1
+        "0a 01 00 02" +       // destination 10.1.0.2
+        // ---- inner TCP (20) ----
+        "80 e8" +             // source port 33000
+        "00 16" +             // destination port 22
+        "00 00 00 01" +       // sequence number
+        "00 00 00 01" +       // acknowledgment number
+        "50 18" +             // data offset 5, flags PSH ACK
+        "20 00" +             // window
+        "00 00 00 00";        // checksum, urgent pointer
+
+    /// <summary>
+    /// ERSPAN type III (section 4.2) with the platform-specific subheader, over GRE over IPv6,
+    /// session 1023, carrying an Ethernet frame tagged VLAN 7 with UDP 10.2.0.1:5353 -> 10.2.0.2:53.
+    /// 132 bytes.
+    /// </summary>
+    public const string ErspanIIIUdpHex =
+        // ---- outer Ethernet II (14) ----
+        "00 00 5e 00 53 11" + // destination MAC
+        "00 00 5e 00 53 12" + // source MAC
+        "86 dd" +             // EtherType IPv6
+        // ---- outer IPv6 (40) ----
+        "60 00 00 00" +       // version 6, traffic class 0, flow label 0
+        "00 4e" +             // payload length 78 = 8 + 12 + 8 + 18 + 20 + 12
+        "2f" +                // next header 47 GRE
+        "40" +                // hop limit 64
+        "20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01" + // source 2001:db8::1
+        "20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02" + // destination 2001:db8::2
+        // ---- GRE (8) ----
+        "10 00" +             // S 1, version 0
+        "22 eb" +             // protocol type ERSPAN type III
+        "00 00 00 01" +       // sequence number 1
+        // ---- ERSPAN type III (12) ----
+        "20 00" +             // version 2, VLAN 0
+        "03 ff" +             // COS 0, BSO 0, T 0, session ID 1023
+        "5f 5e 10 00" +       // timestamp
+        "00 00" +             // security group tag
+        "00" +                // P 0, FT 0 (Ethernet), hardware ID high bits 0
+        "01" +                // hardware ID low bits 0, D 0, Gra 0, O 1 (subheader follows)
+        // ---- platform-specific subheader (8) ----
+        "0c 00 00 00 00 00 00 00" + // platform ID 3, switch-specific fields
+        // ---- inner Ethernet II with one 802.1Q tag (18) ----
+        "02 00 00 00 00 1a" + // destination MAC
+        "02 00 00 00 00 1b" + // source MAC
+        "81 00 00 07" +       // 802.1Q, VLAN 7
+        "08 00" +             // EtherType IPv4
+        // ---- inner IPv4 (20) ----
+        "45 00" +             // version 4, IHL 5
+        "00 20" +             // total length 32 = 20 + 12
+        "00 09 00 00" +       // identification 9
+        "40 11" +             // TTL 64, protocol 17 UDP
+        "00 00" +             // header checksum
+        "0a 02 00 01" +       // source 10.2.0.1
+        "0a 02 00 02" +       // destination 10.2.0.2
+        // ---- inner UDP (8 + 4) ----
+        "14 e9" +             // source port 5353
+        "00 35" +             // destination port 53
+        "00 0c" +             // length 12
+        "00 00" +             // checksum
+        "de ad be ef";        // payload
+
+    /// <summary>
+    /// Transparent Ethernet bridging (protocol 0x6558) over GRE with checksum and key, as a Linux
+    /// gretap device sends it, key 0x01020304, carrying ICMP echo request 10.3.0.1 -> 10.3.0.2.
+    /// 94 bytes.
+    /// </summary>
+    public const string GreBridgedIcmpHex =
+        // ---- outer Ethernet II (14) ----
+        "00 00 5e 00 53 21" + // destination MAC
+        "00 00 5e 00 53 22" + // source MAC
+        "08 00" +             // EtherType IPv4
+        // ---- outer IPv4 (20) ----
+        "45 00" +             // version 4, IHL 5
+        "00 50" +             // total length 80 = 20 + 12 + 48
+        "00 02 40 00" +       // identification 2, DF
+        "40 2f" +             // TTL 64, protocol 47 GRE
+        "00 00" +             // header checksum
+        "c6 33 64 01" +       // source 198.51.100.1
+        "c6 33 64 02" +       // destination 198.51.100.2
+        // ---- GRE (12) ----
+        "a0 00" +             // C 1, K 1, version 0
+        "65 58" +             // protocol type transparent Ethernet bridging
+        "00 00 00 00" +       // checksum (not verified), reserved
+        "01 02 03 04" +       // key 0x01020304
+        // ---- inner Ethernet II (14) ----
+        "02 00 00 00 00 2a" + // destination MAC
+        "02 00 00 00 00 2b" + // source MAC
+        "08 00" +             // EtherType IPv4
+        // ---- inner IPv4 (20) ----
+        "45 00" +             // version 4, IHL 5
+        "00 22" +             // total length 34 = 20 + 14
+        "00 03 00 00" +       // identification 3
+        "40 01" +             // TTL 64, protocol 1 ICMP
+        "00 00" +             // header checksum
+        "0a 03 00 01" +       // source 10.3.0.1
+        "0a 03 00 02" +       // destination 10.3.0.2
+        // ---- ICMP (8 + 6) ----
+        "08 00" +             // type 8 echo request, code 0
+        "00 00" +             // checksum
+        "00 01 00 01" +       // identifier 1, sequence 1
+        "61 62 63 64 65 66";  // payload
+
     public static byte[] VxlanTcpSyn => Hex.Parse(VxlanTcpSynHex);
 
     public static byte[] GeneveUdp => Hex.Parse(GeneveUdpHex);
@@ -224,8 +364,14 @@ internal static class Fixtures
 
     public static byte[] Ipv6Udp => Hex.Parse(Ipv6UdpHex);
 
+    public static byte[] ErspanIITcp => Hex.Parse(ErspanIITcpHex);
+
+    public static byte[] ErspanIIIUdp => Hex.Parse(ErspanIIIUdpHex);
+
+    public static byte[] GreBridgedIcmp => Hex.Parse(GreBridgedIcmpHex);
+
     /// <summary>The valid Ethernet fixtures whose every prefix must fail soft.</summary>
-    public static TheoryData<string> ValidEthernetFixtureNames => ["VxlanTcpSyn", "GeneveUdp", "Ipv6ExtensionHeadersUdp", "VlanTcp", "Ipv6Udp"];
+    public static TheoryData<string> ValidEthernetFixtureNames => ["VxlanTcpSyn", "GeneveUdp", "Ipv6ExtensionHeadersUdp", "VlanTcp", "Ipv6Udp", "ErspanIITcp", "ErspanIIIUdp", "GreBridgedIcmp"];
 
     public static byte[] ByName(string name) => name switch
     {
@@ -234,6 +380,9 @@ internal static class Fixtures
         "Ipv6ExtensionHeadersUdp" => Ipv6ExtensionHeadersUdp,
         "VlanTcp" => VlanTcp,
         "Ipv6Udp" => Ipv6Udp,
+        "ErspanIITcp" => ErspanIITcp,
+        "ErspanIIIUdp" => ErspanIIIUdp,
+        "GreBridgedIcmp" => GreBridgedIcmp,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such fixture"),
     };
 }

@@ -154,6 +154,38 @@ internal static class FrameBuilder
         return Concat(header, options, payload);
     }
 
+    /// <summary>GRE (RFC 2784, RFC 2890) with the optional fields each argument asks for.</summary>
+    public static byte[] Gre(ushort protocolType, byte[] payload, bool checksum = false, uint? key = null, uint? sequence = null, byte version = 0)
+    {
+        var flags = (byte)((checksum ? 0x80 : 0) | (key is null ? 0 : 0x20) | (sequence is null ? 0 : 0x10));
+        return Concat(
+            [flags, version],
+            U16(protocolType),
+            checksum ? new byte[4] : [],
+            key is uint k ? U32(k) : [],
+            sequence is uint q ? U32(q) : [],
+            payload);
+    }
+
+    /// <summary>ERSPAN type II header (version 1) and the mirrored frame; GRE around it is the caller's.</summary>
+    public static byte[] ErspanII(ushort sessionId, byte[] frame, ushort vlan = 0, bool truncated = false, int version = 1) =>
+        Concat(U16((version << 12) | vlan), U16((truncated ? 0x0400 : 0) | sessionId), U32(5), frame);
+
+    /// <summary>ERSPAN type III header (version 2), the subheader when given, and the mirrored frame.</summary>
+    public static byte[] ErspanIII(ushort sessionId, byte[] frame, ushort vlan = 0, int frameType = 0, byte[]? subheader = null, bool truncated = false) =>
+        Concat(
+            U16((2 << 12) | vlan),
+            U16((truncated ? 0x0400 : 0) | sessionId),
+            U32(0x12345678),
+            U16(0),
+            [(byte)(frameType << 2), (byte)(subheader is null ? 0 : 1)],
+            subheader ?? [],
+            frame);
+
+    /// <summary>Outer Ethernet + IPv4 + GRE payload (the GRE header included in <paramref name="gre"/>).</summary>
+    public static byte[] OverGre4(byte[] gre, string source = "192.0.2.1", string destination = "192.0.2.2") =>
+        Ethernet(EtherTypes.Ipv4, Ipv4(IpProtocol.Gre, gre, source, destination));
+
     /// <summary>An inner Ethernet frame with IPv4 TCP, as a tunnel would carry it.</summary>
     public static byte[] InnerTcp(string source = "10.9.0.1", string destination = "10.9.0.2", ushort sourcePort = 40000, ushort destinationPort = 443) =>
         Ethernet(EtherTypes.Ipv4, Ipv4(IpProtocol.Tcp, Tcp(sourcePort, destinationPort, TcpFlagBits.Ack), source, destination));

@@ -75,6 +75,7 @@ public partial class PacketDecoderTests
             _decoder,
             new PacketDecoder(new DecoderOptions { MaxTunnelDepth = 16, MaxVlanTags = 16, MaxIpv6ExtensionHeaders = 64, VxlanPorts = [4789, 8472, 4790] }),
             new PacketDecoder(new DecoderOptions { MaxTunnelDepth = 1, MaxVlanTags = 0, MaxIpv6ExtensionHeaders = 0 }),
+            new PacketDecoder(new DecoderOptions { Gre = false }),
         };
         var seeds = FuzzSeeds();
         var counts = new int[(int)DecodeStatus.Count];
@@ -91,7 +92,7 @@ public partial class PacketDecoderTests
                 status = decoder.Decode(linkType, buffer.AsSpan(0, length), out p);
                 if (random.Next(8) == 0)
                 {
-                    var kind = (TunnelKind)random.Next(3);
+                    var kind = (TunnelKind)random.Next(5);
                     status = decoder.DecodeTunnelPayload(kind, default, default, 4, buffer.AsSpan(0, length), out p);
                 }
             }
@@ -123,7 +124,15 @@ public partial class PacketDecoderTests
         Assert.True(p.IpBytes >= (p.IpVersion == 4 ? 20u : 40u), $"IpBytes {p.IpBytes}");
         Assert.Equal(p.Tunnel == TunnelKind.None, p.TunnelDepth == 0);
         Assert.True(p.TunnelDepth <= 16);
-        Assert.True(p.Vni <= 0xFFFFFF);
+        if (p.Tunnel is TunnelKind.Vxlan or TunnelKind.Geneve)
+        {
+            Assert.True(p.Vni <= 0xFFFFFF);
+        }
+        else if (p.Tunnel == TunnelKind.Erspan)
+        {
+            Assert.True(p.Vni <= 0x3FF, $"ERSPAN session {p.Vni}");
+        }
+
         Assert.True(p.Vlan <= 0x0FFF);
         if (p.IsLaterFragment)
         {
@@ -150,6 +159,10 @@ public partial class PacketDecoderTests
         (LinkType.Ethernet, OverUdp4(6081, Geneve(9, EtherTypes.Ipv6, Ipv6(IpProtocol.Ipv6Fragment, Concat(Ipv6Fragment(IpProtocol.Tcp, 0, true, 5), Tcp(1, 2, 2)))))),
         (LinkType.Ethernet, EthIpv6(IpProtocol.HopByHop, Concat(Hex.Parse("06 00 c2 04 00 00 00 1c"), Tcp(1, 2, 0x10)), payloadLength: 0)),
         (LinkType.Ethernet, EthIpv4(IpProtocol.Gre, Concat(Hex.Parse("10 00 88 be 00 00 00 01"), new byte[20]))),
+        (LinkType.Ethernet, Fixtures.ErspanIITcp),
+        (LinkType.Ethernet, Fixtures.ErspanIIIUdp),
+        (LinkType.Ethernet, Fixtures.GreBridgedIcmp),
+        (LinkType.Ethernet, OverGre4(Gre(EtherTypes.ErspanII, InnerTcp()))),
         (LinkType.Ethernet, Ethernet(EtherTypes.Arp, ArpPayload, (EtherTypes.QinQ, 3), (EtherTypes.Vlan, 4))),
         (LinkType.LinuxSll, Concat(Sll(EtherTypes.Ipv4), Ipv4(IpProtocol.Udp, Udp(1, 4789, Vxlan(3, InnerTcp()))))),
         (LinkType.LinuxSll2, Concat(Sll2(EtherTypes.Ipv6), Ipv6(IpProtocol.Udp, Udp(1, 6081, Geneve(3, EtherTypes.TransparentEthernetBridging, InnerTcp(), new byte[4]))))),
@@ -246,6 +259,10 @@ public partial class PacketDecoderTests
             (LinkType.Ethernet, NestedVxlan(3)),
             (LinkType.Ethernet, NestedVxlan(4)),
             (LinkType.Ethernet, Fixtures.VxlanTcpSyn[..90]),
+            (LinkType.Ethernet, Fixtures.ErspanIITcp),
+            (LinkType.Ethernet, Fixtures.ErspanIIIUdp),
+            (LinkType.Ethernet, Fixtures.GreBridgedIcmp),
+            (LinkType.Ethernet, Fixtures.ErspanIITcp[..70]),
             (LinkType.Ethernet, Ethernet(EtherTypes.Arp, ArpPayload)),
             (LinkType.LinuxSll2, Concat(Sll2(EtherTypes.Ipv6), Ipv6(IpProtocol.Udp, Udp(1, 2, [])))),
             (LinkType.Null, Concat([0, 0, 0, 30], Ipv6(IpProtocol.Icmpv6, [1, 0, 0, 0]))),

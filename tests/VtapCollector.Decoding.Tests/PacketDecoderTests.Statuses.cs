@@ -13,6 +13,8 @@ public partial class PacketDecoderTests
     {
         [DecodeStatus.FragmentWithoutFirst] =
             "needs state across packets: the decoder returns Ok with PacketFlags.Fragment for a later fragment and VtapCollector.Flows.FlowTable reports it",
+        [DecodeStatus.GreUnsupported] =
+            "only with DecoderOptions.Gre false (the table runs the default decoder): Decode_GreOptionOff_ReturnsGreUnsupported proves it",
     };
 
     public static TheoryData<string, LinkType, byte[], DecodeStatus> StatusTable() => new()
@@ -51,7 +53,15 @@ public partial class PacketDecoderTests
         { "geneve version 1", LinkType.Ethernet, OverUdp4(6081, Geneve(1, EtherTypes.Ipv4, [], version: 1)), DecodeStatus.GeneveVersionUnsupported },
         { "geneve options cut", LinkType.Ethernet, OverUdp4(6081, Geneve(1, EtherTypes.Ipv4, [], options: new byte[8])[..12]), DecodeStatus.GeneveOptionsTruncated },
         { "geneve nsh", LinkType.Ethernet, OverUdp4(6081, Geneve(1, 0x894f, new byte[24])), DecodeStatus.GeneveProtocolUnsupported },
-        { "gre erspan ii", LinkType.Ethernet, EthIpv4(IpProtocol.Gre, Concat(Hex.Parse("10 00 88 be 00 00 00 01"), new byte[40])), DecodeStatus.GreUnsupported },
+        { "erspan ii", LinkType.Ethernet, Fixtures.ErspanIITcp, DecodeStatus.Ok },
+        { "erspan iii", LinkType.Ethernet, Fixtures.ErspanIIIUdp, DecodeStatus.Ok },
+        { "gre bridged", LinkType.Ethernet, Fixtures.GreBridgedIcmp, DecodeStatus.Ok },
+        { "3-byte gre", LinkType.Ethernet, EthIpv4(IpProtocol.Gre, [0x10, 0x00, 0x88]), DecodeStatus.GreTruncated },
+        { "gre version 1 erspan", LinkType.Ethernet, OverGre4(Hex.Parse("10 01 88 be 00 00 00 01")), DecodeStatus.GreVersionUnsupported },
+        { "gre routing erspan", LinkType.Ethernet, OverGre4(Hex.Parse("50 00 88 be 00 00 00 00 00 00 00 01")), DecodeStatus.GreFlagsInvalid },
+        { "7-byte erspan ii", LinkType.Ethernet, OverGre4(Gre(EtherTypes.ErspanII, new byte[7], sequence: 1)), DecodeStatus.ErspanTruncated },
+        { "erspan version 3", LinkType.Ethernet, OverGre4(Gre(EtherTypes.ErspanIII, ErspanII(1, InnerTcp(), version: 3), sequence: 1)), DecodeStatus.ErspanVersionUnsupported },
+        { "erspan iii frame type 7", LinkType.Ethernet, OverGre4(Gre(EtherTypes.ErspanIII, ErspanIII(1, InnerTcp(), frameType: 7), sequence: 1)), DecodeStatus.ErspanFrameTypeUnsupported },
         { "four nested vxlan", LinkType.Ethernet, NestedVxlan(4), DecodeStatus.TooManyLayers },
     };
 

@@ -555,40 +555,6 @@ public partial class PacketDecoderTests
         Assert.Equal(38400, p.DestinationPort);
     }
 
-    // ---------------------------------------------------------------- GRE
-
-    [Theory]
-    [InlineData("10 00 88 be 00 00 00 01")] // GRE with sequence bit, ERSPAN type II
-    [InlineData("10 00 22 eb 00 00 00 01")] // GRE with sequence bit, ERSPAN type III
-    [InlineData("00 00 88 be")]             // ERSPAN type I: no sequence number
-    [InlineData("20 00 65 58 00 00 00 2a")] // GRE with key, transparent Ethernet bridging
-    public void Decode_GreCarryingMirroredFrames_ReturnsGreUnsupported(string greHex)
-    {
-        var frame = EthIpv4(IpProtocol.Gre, Concat(Hex.Parse(greHex), new byte[40]));
-
-        Assert.Equal(DecodeStatus.GreUnsupported, _decoder.Decode(LinkType.Ethernet, frame, out var p));
-        Assert.Equal(IpProtocol.Gre, p.Protocol);
-    }
-
-    [Fact]
-    public void Decode_PlainGreCarryingIpv4_IsAFlowOfProtocol47()
-    {
-        var frame = EthIpv4(IpProtocol.Gre, Concat(Hex.Parse("00 00 08 00"), Ipv4(IpProtocol.Udp, Udp(1, 2, []))));
-
-        Assert.Equal(DecodeStatus.Ok, _decoder.Decode(LinkType.Ethernet, frame, out var p));
-        Assert.Equal(IpProtocol.Gre, p.Protocol);
-        Assert.Equal(0, p.SourcePort);
-        Assert.Equal(TunnelKind.None, p.Tunnel);
-    }
-
-    [Fact]
-    public void Decode_GreOverIpv6CarryingErspan_ReturnsGreUnsupported()
-    {
-        var frame = EthIpv6(IpProtocol.Gre, Concat(Hex.Parse("10 00 88 be 00 00 00 01"), new byte[40]));
-
-        Assert.Equal(DecodeStatus.GreUnsupported, _decoder.Decode(LinkType.Ethernet, frame, out _));
-    }
-
     // ---------------------------------------------------------------- VXLAN
 
     [Theory]

@@ -124,13 +124,35 @@ public class EcsJsonEncoderTests
     }
 
     [Fact]
-    public void Encode_AnyRecord_LeavesNetworkDirectionOut()
+    public void Encode_EveryRecord_WritesDirectionAppAndNetworksOnlyWhenKnown()
     {
-        // network.direction needs the internal networks, which are not configured yet.
+        // ECS's network.direction vocabulary holds ours word for word; unclassified records leave it out.
+        string[] ecsDirections = ["ingress", "egress", "inbound", "outbound", "internal", "external", "unknown"];
+        var classified = 0;
         foreach (var record in FormatRecords.All)
         {
-            Assert.False(FormatRecords.Parse(_encoder, record).GetProperty("network").TryGetProperty("direction", out _));
+            var native = Records.Parse(record);
+            var ecs = FormatRecords.Parse(_encoder, record);
+            var network = ecs.GetProperty("network");
+            var vtap = ecs.GetProperty("vtap");
+            var direction = native.GetProperty("direction").GetString()!;
+            Assert.Equal(direction.Length == 0 ? null : direction, network.TryGetProperty("direction", out var written) ? written.GetString() : null);
+            if (direction.Length > 0)
+            {
+                Assert.Contains(direction, ecsDirections);
+                classified++;
+            }
+
+            var app = native.GetProperty("app").GetString()!;
+            Assert.Equal(app.Length == 0 ? null : app, network.TryGetProperty("protocol", out var protocol) ? protocol.GetString() : null);
+            foreach (var field in new[] { "src_network", "dst_network", "flowlog_direction" })
+            {
+                var value = native.GetProperty(field).GetString()!;
+                Assert.Equal(value.Length == 0 ? null : value, vtap.TryGetProperty(field, out var own) ? own.GetString() : null);
+            }
         }
+
+        Assert.True(classified >= 4);
     }
 
     [Fact]

@@ -86,6 +86,19 @@ public partial class FlowRecordJsonEncoderTests
         Assert.Equal("2001:db8::a:0:0:2", root.GetProperty("tunnel_dst").GetString());
     }
 
+    [Theory]
+    [InlineData(TunnelKind.Erspan, 1023u, "erspan")]
+    [InlineData(TunnelKind.Gre, 4294967295u, "gre")]
+    public void Encode_GreTunnels_WriteTheirLabelAndTheWholeSegmentId(TunnelKind tunnel, uint segment, string label)
+    {
+        // A GRE key is 32 bits: the record's vni and the flow_id prefix carry it whole.
+        var root = Records.Parse(Records.Tcp() with { Tunnel = tunnel, Vni = segment });
+
+        Assert.Equal(label, root.GetProperty("tunnel").GetString());
+        Assert.Equal(segment, root.GetProperty("vni").GetUInt32());
+        Assert.StartsWith(segment.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-", root.GetProperty("flow_id").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Encode_Icmpv6Record_WritesRfc5952AddressesAndTheEchoCommunityId()
     {

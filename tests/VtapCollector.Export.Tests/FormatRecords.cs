@@ -90,6 +90,15 @@ internal static class FormatRecords
         records.Add(udp with { Type = FlowRecordType.Update, EndReason = EndReason.None, Source = IpAddress.Parse("203.0.113.9"), Destination = IpAddress.Parse("10.0.2.4"), SourcePort = 40_000, DestinationPort = 443 });
         records.Add(udp with { ConnState = ConnState.S0, PacketsDstToSrc = 0, BytesDstToSrc = 0, Tunnel = TunnelKind.Geneve, EndReason = EndReason.Evicted });
 
+        // Classified by configured networks: every direction, a network on one end only.
+        var spoke = new FlowNetwork("spoke1", isLocal: true, 0);
+        var onPremises = new FlowNetwork("on-premises", isLocal: true, 1);
+        var internet = new FlowNetwork("internet", isLocal: false, 2);
+        records.Add(udp with { SourceNetwork = spoke, DestinationNetwork = onPremises, Direction = TrafficDirection.Internal });
+        records.Add(tcp with { DestinationPort = 443, SourceNetwork = spoke, DestinationNetwork = internet, Direction = TrafficDirection.Outbound });
+        records.Add(tcp with { DestinationPort = 3389, DestinationNetwork = spoke, Direction = TrafficDirection.Inbound });
+        records.Add(tcp with { SourceNetwork = internet, Direction = TrafficDirection.External, Type = FlowRecordType.Update, EndReason = EndReason.None });
+
         var icmpv6 = Records.Icmpv6Update();
         records.Add(icmpv6);
         records.Add(icmpv6 with { Type = FlowRecordType.End, EndReason = EndReason.EndOfInput, Sequence = 1, Vlan = 4094 });

@@ -32,7 +32,25 @@ public class OcsfJsonEncoderTests
             AssertEnum(Class, root, "activity_id", "activity_name");
             AssertEnum(Class, root, "severity_id", "severity");
             AssertEnum(Class, root, "status_id", "status");
-            AssertEnum("network_connection_info", connection, "direction_id", "direction");
+            if (connection.GetProperty("direction_id").GetInt32() == 99)
+            {
+                // OCSF: with Other (99) the caption attribute holds the source's own word.
+                Assert.True(PublishedSchemas.OcsfEnums.ContainsKey(("network_connection_info", "direction_id", 99)));
+                Assert.Equal("External", connection.GetProperty("direction").GetString());
+            }
+            else
+            {
+                AssertEnum("network_connection_info", connection, "direction_id", "direction");
+            }
+
+            foreach (var endpoint in new[] { root.GetProperty("src_endpoint"), root.GetProperty("dst_endpoint") })
+            {
+                if (endpoint.TryGetProperty("network_scope_id", out _))
+                {
+                    AssertEnum("network_endpoint", endpoint, "network_scope_id", "network_scope");
+                }
+            }
+
             Assert.True(PublishedSchemas.OcsfEnums.ContainsKey(("network_connection_info", "protocol_ver_id", connection.GetProperty("protocol_ver_id").GetInt32())));
 
             var activity = root.GetProperty("activity_id").GetInt32();
@@ -76,7 +94,23 @@ public class OcsfJsonEncoderTests
             Assert.Equal(protocol, connection.GetProperty("protocol_num").GetInt32());
             Assert.Equal(IanaProtocols.Keyword(protocol), connection.TryGetProperty("protocol_name", out var name) ? name.GetString() : null);
             Assert.Equal(native.GetProperty("ip_version").GetInt32(), connection.GetProperty("protocol_ver_id").GetInt32());
-            Assert.Equal(0, connection.GetProperty("direction_id").GetInt32());
+            var expectedDirection = native.GetProperty("direction").GetString() switch
+            {
+                "inbound" => 1,
+                "outbound" => 2,
+                "internal" => 3,
+                "external" => 99,
+                _ => 0,
+            };
+            Assert.Equal(expectedDirection, connection.GetProperty("direction_id").GetInt32());
+            var app = native.GetProperty("app").GetString();
+            Assert.Equal(app!.Length == 0 ? null : app, ocsf.TryGetProperty("app_protocol_name", out var appName) ? appName.GetString() : null);
+            foreach (var (side, endpoint) in new[] { ("src", ocsf.GetProperty("src_endpoint")), ("dst", ocsf.GetProperty("dst_endpoint")) })
+            {
+                var network = native.GetProperty(side + "_network").GetString();
+                Assert.Equal(network!.Length == 0 ? null : network, endpoint.TryGetProperty("zone", out var zone) ? zone.GetString() : null);
+                Assert.Equal(network.Length == 0 ? null : network, unmapped.TryGetProperty(side + "_network", out var own) ? own.GetString() : null);
+            }
             var flags = native.GetProperty("tcp_flags_src_to_dst").GetInt32() | native.GetProperty("tcp_flags_dst_to_src").GetInt32();
             Assert.Equal(protocol == 6 ? flags : (int?)null, connection.TryGetProperty("tcp_flags", out var tcpFlags) ? tcpFlags.GetInt32() : null);
 

@@ -90,6 +90,9 @@ internal static class Records
         TcpFlagsSrcToDst = byte.MaxValue,
         TcpFlagsDstToSrc = byte.MaxValue,
         ConnState = ConnState.RSTOS0,
+        SourceNetwork = new FlowNetwork(new string('s', 63), isLocal: true, 0),
+        DestinationNetwork = new FlowNetwork(new string('d', 63), isLocal: false, 1),
+        Direction = TrafficDirection.Outbound,
     };
 
     public static string Encode(in FlowRecord record, ushort seed = 0)

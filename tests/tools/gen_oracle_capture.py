@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes a deterministic capture of VXLAN (and optionally Geneve) mirrored traffic for the oracle tests.
 
-Usage: gen_oracle_capture.py SEED OUT.pcap [--geneve-share F] [--flows N]
+Usage: gen_oracle_capture.py SEED OUT.pcap [--geneve-share F] [--gre-share F] [--flows N]
 
 The same SEED always gives the same bytes. Run it with the Debian interpreter (/usr/bin/python3):
 scapy comes from the python3-scapy package.
@@ -14,6 +14,10 @@ ICMP request/reply types as ports, is never reused, except where two VNIs share 
   inner flow into it); VNIs 100, 200, 4096 and 16777215;
 * with --geneve-share F, that share of the flows goes over Geneve (UDP 6081) instead: Ethernet
   inside, some with Geneve options, some with IP directly inside (protocol 0x0800/0x86DD);
+* with --gre-share F, that share of the other flows goes over GRE (IP protocol 47) instead: ERSPAN
+  type II (GRE with a sequence number, session ID = VNI mod 1024), ERSPAN type III (some with the
+  platform-specific subheader) or Ethernet bridged over GRE (protocol 0x6558, key = VNI); half of
+  the tagged ERSPAN flows carry their VLAN in the ERSPAN header instead of an inner tag;
 * inner Ethernet, a quarter of the flows with an 802.1Q tag;
 * TCP: handshake, data both ways, FIN teardown (client or server first) and the final ACK;
   refused connections (SYN, RST-ACK); connections aborted by a RST mid-stream from either side;
@@ -66,9 +70,11 @@ ONE_WAY_UDP_SERVICES = [514, 2055, 4739, 6343, 8125]
 
 
 class Generator:
-    def __init__(self, seed, geneve_share):
+    def __init__(self, seed, geneve_share, gre_share=0.0):
         self.rng = random.Random(seed)
         self.geneve_share = geneve_share
+        self.gre_share = gre_share
+        self.gre_sequence = 0
         self.events = []  # (time_us, sequence, frame builder)
         self.sequence = 0
         self.used_keys = set()
@@ -133,10 +139,14 @@ class Generator:
     def new_context(self, vni=None, version=4):
         """Per-flow encapsulation: VNI, tunnel kind, VTEP, VLAN tag."""
         geneve = self.rng.random() < self.geneve_share
+        # Drawn only when asked for, so captures made without --gre-share keep their bytes.
+        gre = None
+        if self.gre_share > 0 and not geneve and self.rng.random() < self.gre_share:
+            gre = self.rng.choice(["erspan2", "erspan2", "erspan3", "erspan3", "gretap"])
         context = {
             "serial": self.rng.getrandbits(32),
             "vni": vni if vni is not None else self.rng.choice(VNIS),
-            "tunnel": "geneve" if geneve else "vxlan",
+            "tunnel": "geneve" if geneve else gre or "vxlan",
             "vtep": self.rng.choice(VTEPS),
             "vlan": self.rng.randrange(1, 4095) if self.rng.random() < 0.25 else 0,
             "geneve_options": geneve and self.rng.random() < 0.4,
@@ -144,6 +154,11 @@ class Generator:
         }
         if context["geneve_ip_inside"]:
             context["vlan"] = 0  # no inner Ethernet, so no tag
+        if gre is not None:
+            if gre.startswith("erspan"):
+                context["vni"] %= 1024  # the session ID is 10 bits
+            context["erspan_vlan"] = gre.startswith("erspan") and context["vlan"] != 0 and self.rng.random() < 0.5
+            context["erspan_subheader"] = gre == "erspan3" and self.rng.random() < 0.5
         return context
 
     def emit(self, time_us, context, inner_ip):
@@ -432,7 +447,7 @@ class Generator:
         vtep = context["vtep"]
         if isinstance(inner, tuple):  # ("l2", Ether/ARP frame)
             frame = inner[1]
-            l2 = self.ethernet(frame.dst, frame.src, context["vlan"], 0x0806, bytes(frame.payload))
+            l2 = self.ethernet(frame.dst, frame.src, self.inner_vlan(context), 0x0806, bytes(frame.payload))
             inner_type = 0x6558
         else:
             if IP in inner:
@@ -446,13 +461,15 @@ class Generator:
             if context["geneve_ip_inside"]:
                 l2, inner_type = bytes(inner), ether_type
             else:
-                l2 = self.ethernet(dst_mac, self.mac_of(src), context["vlan"], ether_type, bytes(inner))
+                l2 = self.ethernet(dst_mac, self.mac_of(src), self.inner_vlan(context), ether_type, bytes(inner))
                 inner_type = 0x6558
         # A real VTEP hashes the inner headers into the outer source port (RFC 7348 section 5).
         flow_hash = hashlib.sha1(repr((context["vni"], context["vtep"], context["serial"])).encode()).digest()
         outer_sport = 49152 + (struct.unpack("!H", flow_hash[:2])[0] % 16384)
         self.vtep_ip_id[vtep] = (self.vtep_ip_id[vtep] + 1) % 65536
         outer = Ether(src=self.mac_of(vtep), dst=COLLECTOR_MAC) / IP(src=vtep, dst=COLLECTOR, id=self.vtep_ip_id[vtep], ttl=64)
+        if context["tunnel"] in ("erspan2", "erspan3", "gretap"):
+            return Ether(src=self.mac_of(vtep), dst=COLLECTOR_MAC) / IP(src=vtep, dst=COLLECTOR, id=self.vtep_ip_id[vtep], ttl=64, proto=47) / Raw(self.gre(context, l2))
         if context["tunnel"] == "vxlan":
             # Linux VTEPs send a zero UDP checksum by default.
             return outer / UDP(sport=outer_sport, dport=4789, chksum=0) / VXLAN(flags=0x08, vni=context["vni"]) / Raw(l2)
@@ -460,6 +477,29 @@ class Generator:
         if context["geneve_options"]:
             options = [GeneveOptions(classid=0x0102, type=0x80, data=b"\x00\x00\x00\x2a")]
         return outer / UDP(sport=outer_sport, dport=6081) / GENEVE(vni=context["vni"], proto=inner_type, options=options) / Raw(l2)
+
+    @staticmethod
+    def inner_vlan(context):
+        """The inner frame's tag: none when an ERSPAN header carries the VLAN instead."""
+        return 0 if context.get("erspan_vlan") else context["vlan"]
+
+    def gre(self, context, frame):
+        """GRE (RFC 2784, RFC 2890) and the ERSPAN header (draft-foschiano-erspan) in front of a frame, as bytes."""
+        self.gre_sequence += 1
+        vlan = context["vlan"] if context.get("erspan_vlan") else 0
+        if context["tunnel"] == "gretap":
+            # K set, the key is the segment id; no sequence number, as a Linux gretap device without 'seq'.
+            return struct.pack("!HHI", 0x2000, 0x6558, context["vni"]) + frame
+        if context["tunnel"] == "erspan2":
+            # Version 1, VLAN, COS 0, En 0, T 0, session ID; reserved, index 0.
+            header = struct.pack("!HHI", (1 << 12) | vlan, context["vni"], 0)
+            return struct.pack("!HHI", 0x1000, 0x88BE, self.gre_sequence) + header + frame
+        # Type III: version 2, VLAN, COS/BSO/T 0, session ID; a timestamp; SGT 0, FT 0 (Ethernet), O.
+        optional = context["erspan_subheader"]
+        header = struct.pack("!HHIHBB", (2 << 12) | vlan, context["vni"], self.gre_sequence * 1000, 0, 0, 1 if optional else 0)
+        if optional:
+            header += struct.pack("!II", 3 << 26, 0)  # platform ID 3, the rest switch-specific
+        return struct.pack("!HHI", 0x1000, 0x22EB, self.gre_sequence) + header + frame
 
     def write(self, path):
         self.events.sort(key=lambda event: (event[0], event[1]))
@@ -482,10 +522,11 @@ def main():
     parser.add_argument("seed", type=int)
     parser.add_argument("output")
     parser.add_argument("--geneve-share", type=float, default=0.0, help="share of flows sent over Geneve (0..1)")
+    parser.add_argument("--gre-share", type=float, default=0.0, help="share of the other flows sent over GRE: ERSPAN II, III or bridged Ethernet (0..1)")
     parser.add_argument("--flows", type=int, default=300, help="about how many flows")
     args = parser.parse_args()
 
-    g = Generator(args.seed, args.geneve_share)
+    g = Generator(args.seed, args.geneve_share, args.gre_share)
     n = args.flows
     builders = [
         (0.22, lambda: g.tcp_flow("full")),

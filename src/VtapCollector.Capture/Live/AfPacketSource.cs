@@ -93,7 +93,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
             var descriptor = _handle.Descriptor;
             SetPacketOption(descriptor, PacketSocketInterop.PacketVersion, PacketSocketInterop.TpacketV3, "select TPACKET_V3");
             SetPacketOption(descriptor, PacketSocketInterop.PacketReserve, VlanTagLength, "reserve room for VLAN tags");
-            AttachFilter(descriptor, TunnelPortFilter.Build(options.Ports));
+            AttachFilter(descriptor, TunnelPortFilter.Build(options.Ports, options.Gre));
 
             // Linux 4.20 and later drop outgoing frames in the kernel, which saves their copies; the
             // receive loop still skips frames marked PACKET_OUTGOING, because older kernels deliver

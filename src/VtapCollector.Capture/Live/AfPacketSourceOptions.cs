@@ -49,6 +49,9 @@ public sealed class AfPacketSourceOptions
     /// </summary>
     public IList<ushort> Ports { get; init; } = [4789, 8472, 6081];
 
+    /// <summary>Let GRE (IP protocol 47: ERSPAN, Ethernet bridged over GRE) through the kernel filter as well. Default false.</summary>
+    public bool Gre { get; init; }
+
     /// <summary>Bytes per ring block: a power of two, at least one page (4 KiB), at most 256 MiB. Default 1 MiB. A frame longer than a block is cut to it.</summary>
     public int BlockSizeBytes { get; init; } = DefaultBlockSizeBytes;
 

@@ -62,9 +62,10 @@ public readonly struct BpfInstruction : IEquatable<BpfInstruction>
 
 /// <summary>
 /// Builds the classic BPF program <see cref="AfPacketSource"/> attaches to its socket
-/// (SO_ATTACH_FILTER): it accepts UDP datagrams to one of the tunnel destination ports, over IPv4
-/// or IPv6, untagged or under one 802.1Q / 802.1ad tag, and rejects everything else in the kernel,
-/// before a frame is copied into the ring.
+/// (SO_ATTACH_FILTER): it accepts UDP datagrams to one of the tunnel destination ports, and when
+/// asked GRE packets (IP protocol 47: ERSPAN, bridged Ethernet), over IPv4 or IPv6, untagged or
+/// under one 802.1Q / 802.1ad tag, and rejects everything else in the kernel, before a frame is
+/// copied into the ring.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -82,13 +83,16 @@ public readonly struct BpfInstruction : IEquatable<BpfInstruction>
 ///       jeq  #0x0800, v4_4
 ///       jeq  #0x86dd, v6_4, reject
 /// v4_o: ldb  [o+23]                    ; IPv4 protocol
-///       jeq  #17, next, reject         ; UDP only
+///       jeq  #47, accept               ; GRE, only when GRE is asked for (any fragment: the
+///                                      ; decoder counts a later one)
+///       jeq  #17, next, reject         ; UDP
 ///       ldh  [o+20]                    ; flags and fragment offset
 ///       jset #0x1fff, reject           ; a later fragment has no UDP header to test
 ///       ldxb 4*([o+14]&amp;0xf)           ; X = IPv4 header length (IHL * 4, options included)
 ///       ldh  [x+o+16]                  ; UDP destination port: Ethernet 14 + IHL + 2
 ///       ja   ports
 /// v6_o: ldb  [o+20]                    ; IPv6 next header
+///       jeq  #47, accept               ; GRE right after the fixed header, only when asked for
 ///       jeq  #17, next, reject         ; UDP right after the fixed header only: a datagram behind
 ///                                      ; extension headers is rejected (mirrors do not add them)
 ///       ldh  [o+56]                    ; UDP destination port: 14 + 40 + 2
@@ -127,13 +131,14 @@ public static class TunnelPortFilter
     private const uint EtherTypeVlan = 0x8100;
     private const uint EtherTypeQinQ = 0x88a8;
     private const uint ProtocolUdp = 17;
+    private const uint ProtocolGre = 47;
     private const uint FragmentOffsetMask = 0x1fff;
 
     /// <summary>
     /// Builds the program for <paramref name="ports"/> (1 to <see cref="MaxPorts"/> UDP destination
-    /// ports, duplicates ignored).
+    /// ports, duplicates ignored), and for GRE too when <paramref name="gre"/> is true.
     /// </summary>
-    public static BpfInstruction[] Build(IEnumerable<ushort> ports)
+    public static BpfInstruction[] Build(IEnumerable<ushort> ports, bool gre = false)
     {
         ArgumentNullException.ThrowIfNull(ports);
         var distinct = ports.Distinct().ToArray();
@@ -154,10 +159,10 @@ public static class TunnelPortFilter
         program.JumpIf(EtherTypeIpv4, Label.Ipv4Tagged, Label.Next);
         program.JumpIf(EtherTypeIpv6, Label.Ipv6Tagged, Label.Reject);
 
-        EmitIpv4(program, Label.Ipv4Untagged, 0);
-        EmitIpv6(program, Label.Ipv6Untagged, 0, jumpToPorts: true);
-        EmitIpv4(program, Label.Ipv4Tagged, 4);
-        EmitIpv6(program, Label.Ipv6Tagged, 4, jumpToPorts: false);
+        EmitIpv4(program, Label.Ipv4Untagged, 0, gre);
+        EmitIpv6(program, Label.Ipv6Untagged, 0, gre, jumpToPorts: true);
+        EmitIpv4(program, Label.Ipv4Tagged, 4, gre);
+        EmitIpv6(program, Label.Ipv6Tagged, 4, gre, jumpToPorts: false);
 
         program.Mark(Label.Ports);
         for (var i = 0; i < distinct.Length; i++)
@@ -172,10 +177,15 @@ public static class TunnelPortFilter
         return program.Resolve();
     }
 
-    private static void EmitIpv4(Assembler program, Label label, uint offset)
+    private static void EmitIpv4(Assembler program, Label label, uint offset, bool gre)
     {
         program.Mark(label);
         program.Emit(LoadByteAbsolute, offset + 23);
+        if (gre)
+        {
+            program.JumpIf(ProtocolGre, Label.Accept, Label.Next);
+        }
+
         program.JumpIf(ProtocolUdp, Label.Next, Label.Reject);
         program.Emit(LoadHalfAbsolute, offset + 20);
         program.Jump(JumpIfAnySet, FragmentOffsetMask, Label.Reject, Label.Next);
@@ -184,10 +194,15 @@ public static class TunnelPortFilter
         program.JumpAlways(Label.Ports);
     }
 
-    private static void EmitIpv6(Assembler program, Label label, uint offset, bool jumpToPorts)
+    private static void EmitIpv6(Assembler program, Label label, uint offset, bool gre, bool jumpToPorts)
     {
         program.Mark(label);
         program.Emit(LoadByteAbsolute, offset + 20);
+        if (gre)
+        {
+            program.JumpIf(ProtocolGre, Label.Accept, Label.Next);
+        }
+
         program.JumpIf(ProtocolUdp, Label.Next, Label.Reject);
         program.Emit(LoadHalfAbsolute, offset + 56);
         if (jumpToPorts)

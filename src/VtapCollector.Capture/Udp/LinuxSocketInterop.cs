@@ -98,6 +98,9 @@ internal static unsafe partial class LinuxSocketInterop
     /// <summary>address_families(7) AF_INET6.</summary>
     public const ushort AfInet6 = 10;
 
+    /// <summary>errno EPERM: the operation needs a privilege (a raw socket without CAP_NET_RAW).</summary>
+    public const int Eperm = 1;
+
     /// <summary>errno EINTR: a signal interrupted the call.</summary>
     public const int Eintr = 4;
 
@@ -131,6 +134,16 @@ internal static unsafe partial class LinuxSocketInterop
     /// </summary>
     [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
     public static partial int SendMmsg(int socket, MultiMessageHeader* messages, uint count, int flags);
+
+    /// <summary>socket(2) type SOCK_RAW, with SOCK_CLOEXEC (0x80000) so a child process does not inherit the descriptor.</summary>
+    public const int SockRawCloexec = 3 | 0x80000;
+
+    /// <summary>
+    /// socket(2): <c>int socket(int domain, int type, int protocol)</c>. Used for raw IP sockets of a
+    /// protocol .NET's <see cref="System.Net.Sockets.ProtocolType"/> does not map (GRE, 47).
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
 
     /// <summary>poll(2): <c>int poll(struct pollfd *fds, nfds_t nfds, int timeout)</c>; 0 on timeout.</summary>
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]

@@ -110,6 +110,15 @@ internal readonly struct Cidr
 
     public bool Contains(IpAddress address) => (address.Hi & _maskHi) == _hi && (address.Lo & _maskLo) == _lo;
 
+    /// <summary>The prefix's upper 64 bits, host bits cleared.</summary>
+    public ulong Hi => _hi;
+
+    /// <summary>The prefix's lower 64 bits, host bits cleared.</summary>
+    public ulong Lo => _lo;
+
+    /// <summary>The prefix length over 128 bits (an IPv4 /n is 96 + n).</summary>
+    public int Length128 => System.Numerics.BitOperations.PopCount(_maskHi) + System.Numerics.BitOperations.PopCount(_maskLo);
+
     public override string ToString() => _text;
 
     public static bool TryParse(string? text, out Cidr cidr)

@@ -10,7 +10,8 @@ namespace VtapCollector.Engine.Sources;
 /// Opens the capture sources the settings enable: AF_PACKET rings joined in one fanout group (the
 /// kernel spreads frames over them; the symmetric dispatch after decoding still brings both
 /// directions of a flow to one worker), one libpcap capture, and one AF_XDP socket per receive
-/// queue. All are filtered in the kernel to UDP towards the configured tunnel ports.
+/// queue. All are filtered in the kernel to UDP towards the configured tunnel ports, and to GRE
+/// when the decoder decapsulates it.
 /// </summary>
 internal static class CaptureSources
 {
@@ -28,6 +29,7 @@ internal static class CaptureSources
                 {
                     Interface = raw.AfPacket.Interface,
                     Ports = ports,
+                    Gre = decoder.Gre,
                     BlockSizeBytes = raw.AfPacket.BlockSizeBytes,
                     BlockCount = raw.AfPacket.BlockCount,
                     FanoutGroup = group,
@@ -40,9 +42,7 @@ internal static class CaptureSources
 
         if (raw.Pcap.Enabled)
         {
-            var filter = raw.Pcap.Filter.Length > 0
-                ? raw.Pcap.Filter
-                : "udp and (" + string.Join(" or ", ports.Select(p => "dst port " + p.ToString(CultureInfo.InvariantCulture))) + ")";
+            var filter = raw.Pcap.Filter.Length > 0 ? raw.Pcap.Filter : DefaultPcapFilter(ports, decoder.Gre);
             var capture = new PcapLiveSource(new PcapLiveSourceOptions
             {
                 Interface = raw.Pcap.Interface,
@@ -53,9 +53,24 @@ internal static class CaptureSources
             sources.Add(("pcap", capture, name => new CaptureReceiverThread(name, capture, engine.AddIngress("pcap"), stop)));
         }
 
+        if (raw.Gre.Enabled)
+        {
+            foreach (var address in raw.Gre.Addresses())
+            {
+                var socket = new GreSocketSource(new GreSocketSourceOptions
+                {
+                    Address = address,
+                    ReceiveBufferBytes = raw.Gre.ReceiveBufferBytes,
+                    BatchSize = raw.Gre.BatchSize,
+                    MaxPacketBytes = raw.Gre.MaxPacketBytes,
+                });
+                sources.Add(("gre", socket, name => new CaptureReceiverThread(name, socket, engine.AddIngress("gre"), stop)));
+            }
+        }
+
         if (raw.Xdp.Enabled)
         {
-            var sockets = XdpSource.Open(raw.Xdp.ToOptions(ports));
+            var sockets = XdpSource.Open(raw.Xdp.ToOptions(ports, decoder.Gre));
             foreach (var socket in sockets)
             {
                 sources.Add(("xdp", socket, name => new CaptureReceiverThread(name, socket, engine.AddIngress("xdp"), stop)));
@@ -65,10 +80,17 @@ internal static class CaptureSources
             details.Add($"xdp on {first.Interface} ({sockets.Count} {(sockets.Count == 1 ? "queue" : "queues")}, {(first.AttachMode == XdpAttachMode.Native ? "native" : "generic")} XDP, {(first.ZeroCopy ? "zero-copy" : "copy mode")})");
         }
     }
+
+    /// <summary>UDP to the tunnel ports; with GRE, also IP protocol 47 over IPv4 or IPv6 (ERSPAN, bridged Ethernet).</summary>
+    public static string DefaultPcapFilter(IEnumerable<ushort> ports, bool gre)
+    {
+        var udp = "udp and (" + string.Join(" or ", ports.Select(p => "dst port " + p.ToString(CultureInfo.InvariantCulture))) + ")";
+        return gre ? "(" + udp + ") or ip proto 47 or ip6 proto 47" : udp;
+    }
 }
 
 /// <summary>
-/// One live capture (an AF_PACKET ring, a libpcap handle or an AF_XDP socket): frames with their outer headers,
+/// One live capture (an AF_PACKET ring, a libpcap handle, a GRE socket or an AF_XDP socket): frames with their outer headers,
 /// decoded from the link layer up.
 /// </summary>
 internal sealed class CaptureReceiverThread : ReceiverThread

@@ -12,18 +12,19 @@ public sealed class SourcesSettings
     public UdpSourceSettings Udp { get; set; } = new();
     public AfPacketSourceSettings AfPacket { get; set; } = new();
     public PcapSourceSettings Pcap { get; set; } = new();
+    public GreSourceSettings Gre { get; set; } = new();
 
     public XdpSourceSettings Xdp { get; set; } = new();
 
     /// <summary>One sentence naming the first invalid setting of the <c>Sources</c> section, or null.</summary>
     public string? Validate()
     {
-        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled && !Xdp.Enabled)
+        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled && !Gre.Enabled && !Xdp.Enabled)
         {
-            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled, Sources:Pcap:Enabled or Sources:Xdp:Enabled to true.";
+            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled, Sources:Pcap:Enabled, Sources:Gre:Enabled or Sources:Xdp:Enabled to true.";
         }
 
-        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null) ?? (Xdp.Enabled ? Xdp.Validate() : null);
+        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null) ?? (Gre.Enabled ? Gre.Validate() : null) ?? (Xdp.Enabled ? Xdp.Validate() : null);
     }
 }
 
@@ -145,9 +146,48 @@ public sealed class PcapSourceSettings
         string.IsNullOrWhiteSpace(Interface) ? "Sources:Pcap:Interface must name the network interface to capture on (for example eth1)." : null;
 }
 
+/// <summary>Raw IP sockets for GRE (ERSPAN, bridged Ethernet) sent to this host: no capture NIC needed; needs CAP_NET_RAW.</summary>
+public sealed class GreSourceSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Local addresses to receive GRE on, one raw socket (and thread) each. Default <c>0.0.0.0</c>: IPv4 GRE to any address; add <c>::</c> for IPv6.</summary>
+    public List<string> Listen { get; set; } = [];
+
+    /// <summary>Receive buffer per socket (SO_RCVBUF, forced past net.core.rmem_max with CAP_NET_ADMIN). Default 33554432 (32 MiB).</summary>
+    public int ReceiveBufferBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Packets per recvmmsg call. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Largest packet kept whole (IPv4 header included); longer ones are cut and counted. Default 9216.</summary>
+    public int MaxPacketBytes { get; set; } = 9216;
+
+    /// <summary>The addresses to receive on (<c>0.0.0.0</c> when none is given); valid once <see cref="Validate"/> returned null.</summary>
+    public IReadOnlyList<IPAddress> Addresses() =>
+        [.. (Listen.Count == 0 ? ["0.0.0.0"] : Listen).Select(text => IPAddress.TryParse(text, out var address) ? address : throw new InvalidOperationException($"Sources:Gre:Listen entry '{text}' was not validated."))];
+
+    /// <summary>One sentence naming the first invalid setting, or null.</summary>
+    public string? Validate()
+    {
+        foreach (var text in Listen)
+        {
+            // IPAddress.TryParse takes "1.2" as 1.0.0.2; an address here has four parts or a colon.
+            if (!IPAddress.TryParse(text, out var address) || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && text.Count(c => c == '.') != 3))
+            {
+                return $"Sources:Gre:Listen entry '{text}' is not an IP address (examples: 0.0.0.0, ::, 10.1.2.3).";
+            }
+        }
+
+        var socket = new GreSocketSourceOptions { ReceiveBufferBytes = ReceiveBufferBytes, BatchSize = BatchSize, MaxPacketBytes = MaxPacketBytes };
+        return socket.Validate() is { } error ? "Sources:Gre:" + error : null;
+    }
+}
+
 /// <summary>
 /// AF_XDP sockets on one interface: an XDP program hands the tunnel traffic (UDP to the decoder's
-/// VXLAN and Geneve ports) straight from the driver to the collector and passes everything else to
+/// VXLAN and Geneve ports, and GRE when Decoder:Gre is on) straight from the driver to the collector and passes everything else to
 /// the kernel; needs CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN and a memlock limit that holds the UMEM (systemd/af-xdp.conf).
 /// </summary>
 public sealed class XdpSourceSettings
@@ -179,11 +219,12 @@ public sealed class XdpSourceSettings
     /// <summary>Auto (zero-copy where the driver allows, else copy), Copy or ZeroCopy. Default Auto.</summary>
     public XdpCopyMode CopyMode { get; set; } = XdpCopyMode.Auto;
 
-    /// <summary>The socket options for <paramref name="ports"/>.</summary>
-    public XdpSourceOptions ToOptions(IList<ushort> ports) => new()
+    /// <summary>The socket options for <paramref name="ports"/> (and GRE when <paramref name="gre"/>: the decoder decapsulates it).</summary>
+    public XdpSourceOptions ToOptions(IList<ushort> ports, bool gre = false) => new()
     {
         Interface = Interface,
         Ports = ports,
+        RedirectGre = gre,
         Queues = Queues,
         FrameSizeBytes = FrameSizeBytes,
         RingSize = RingSize,

@@ -1,4 +1,5 @@
 using VtapCollector.Decoding;
+using VtapCollector.Engine.Networks;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Engine.Workers;
@@ -24,6 +25,7 @@ internal sealed class FlowWorker : IFlowRecordWriter
     private readonly OverflowPolicy _recordOverflow;
     private readonly StopSignal _stop;
     private readonly EngineClock _clock;
+    private readonly NetworkRoutingHolder _networks;
     private readonly DecodedPacket[] _batch = new DecodedPacket[BatchSize];
     private readonly long[] _times = new long[BatchSize];
     private readonly DecodeStatus[] _statuses = new DecodeStatus[BatchSize];
@@ -33,8 +35,10 @@ internal sealed class FlowWorker : IFlowRecordWriter
     private volatile bool _done;
     private EndReason _endReason = EndReason.Shutdown;
 
-    public FlowWorker(int index, FlowTableOptions options, SpscQueue<QueuedPacket>[] inputs, int recordQueueCapacity, OverflowPolicy recordOverflow, StopSignal stop, EngineClock clock)
+    public FlowWorker(int index, FlowTableOptions options, SpscQueue<QueuedPacket>[] inputs, int recordQueueCapacity, OverflowPolicy recordOverflow, StopSignal stop, EngineClock clock, NetworkRoutingHolder networks, NetworkCounters networkCounters)
     {
+        _networks = networks;
+        NetworkCounters = networkCounters;
         Index = index;
         _inputs = inputs;
         _records = new SpscQueue<FlowRecord>(recordQueueCapacity);
@@ -54,6 +58,9 @@ internal sealed class FlowWorker : IFlowRecordWriter
     public FlowTable Table { get; }
 
     public WorkerCounters Counters { get; } = new();
+
+    /// <summary>Traffic by network pair and direction, from this worker's records (read by the scrape).</summary>
+    public NetworkCounters NetworkCounters { get; }
 
     /// <summary>Records for the exporter (this worker produces, the exporter consumes).</summary>
     public SpscQueue<FlowRecord> Records => _records;
@@ -78,8 +85,26 @@ internal sealed class FlowWorker : IFlowRecordWriter
 
     public bool Join(TimeSpan timeout) => _thread.Join(timeout);
 
-    /// <summary>Queues one record for the exporter; called by the flow table on this thread.</summary>
+    /// <summary>
+    /// Queues one record for the exporter; called by the flow table on this thread. With networks
+    /// configured the record is classified first (two lookups, per record, never per packet) and
+    /// counted by network pair, whether or not the exporter's queue then has room for it.
+    /// </summary>
     public void Write(in FlowRecord record)
+    {
+        var routing = _networks.Current;
+        if (routing.Map.IsEmpty)
+        {
+            Enqueue(record);
+            return;
+        }
+
+        var classified = routing.Map.Classify(record);
+        NetworkCounters.Add(classified, routing.LabelOf(classified.SourceNetwork), routing.LabelOf(classified.DestinationNetwork));
+        Enqueue(classified);
+    }
+
+    private void Enqueue(in FlowRecord record)
     {
         var records = _records;
         int slot;

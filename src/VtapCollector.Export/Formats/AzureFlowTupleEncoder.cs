@@ -32,19 +32,9 @@ public sealed class AzureFlowTupleEncoder(ushort communityIdSeed = 0) : IRecordE
     /// The tuple's direction, seen from the tapped interface, which is the tunnel's source (an Azure
     /// TAP copy leaves from the tapped VM's own address): <c>O</c> when that interface is the
     /// initiator, <c>I</c> when it is the responder, and <c>0</c> (no byte) when it is neither, as
-    /// without a tunnel or when the VM's public address is the inner one.
+    /// without a tunnel or when the VM's public address is the inner one (<see cref="FlowLogDirection"/>).
     /// </summary>
-    public static byte Direction(in FlowRecord record)
-    {
-        if (record.Tunnel == TunnelKind.None || record.TunnelIpVersion != record.IpVersion)
-        {
-            return 0;
-        }
-
-        return record.TunnelSource == record.Source ? (byte)'O'
-            : record.TunnelSource == record.Destination ? (byte)'I'
-            : (byte)0;
-    }
+    public static byte Direction(in FlowRecord record) => FlowLogDirection.Of(record);
 
     /// <inheritdoc/>
     public int Encode(in FlowRecord record, Span<byte> destination)
@@ -92,6 +82,17 @@ public sealed class AzureFlowTupleEncoder(ushort communityIdSeed = 0) : IRecordE
         json.AppendNumber(record.Vni);
         json.Append(",\"seq\":"u8);
         json.AppendNumber(record.Sequence);
+
+        // Beside the tuple, as Traffic Analytics adds them: the two ends' networks, the direction
+        // from their Local flags, and the responder port's service name (its L7 protocol).
+        json.Append(",\"srcNetwork\":"u8);
+        FlowRecordJsonEncoder.AppendQuoted(ref json, FlowRecordJsonEncoder.NetworkName(record.SourceNetwork));
+        json.Append(",\"dstNetwork\":"u8);
+        FlowRecordJsonEncoder.AppendQuoted(ref json, FlowRecordJsonEncoder.NetworkName(record.DestinationNetwork));
+        json.Append(",\"direction\":"u8);
+        FlowRecordJsonEncoder.AppendQuoted(ref json, TrafficDirections.Label(record.Direction));
+        json.Append(",\"app\":"u8);
+        FlowRecordJsonEncoder.AppendQuoted(ref json, ServiceNames.OfResponder(record));
         json.Append((byte)'}');
         return json.Length;
     }

@@ -10,8 +10,9 @@ namespace VtapCollector.Export.Formats;
 /// sequence) go under the custom <c>vtap</c> object. The mapping is in docs/schema.md.
 /// </summary>
 /// <remarks>
-/// <c>network.direction</c> is left out: it needs to know which networks are internal, and the
-/// collector has no such setting yet.
+/// <c>network.direction</c> is the record's direction (ECS's inbound, outbound, internal, external)
+/// when networks are configured, <c>network.protocol</c> the responder port's service name when the
+/// table has one; ECS has no field for an endpoint's network name, so those go under <c>vtap</c>.
 /// </remarks>
 public sealed class EcsJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
 {
@@ -92,6 +93,20 @@ public sealed class EcsJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
         json.AppendNumber(RecordText.SaturatingSum(record.BytesSrcToDst, record.BytesDstToSrc));
         json.Append(",\"packets\":"u8);
         json.AppendNumber(RecordText.SaturatingSum(record.PacketsSrcToDst, record.PacketsDstToSrc));
+        var direction = TrafficDirections.Label(record.Direction);
+        if (!direction.IsEmpty)
+        {
+            json.Append(",\"direction\":"u8);
+            FlowRecordJsonEncoder.AppendQuoted(ref json, direction);
+        }
+
+        var app = ServiceNames.OfResponder(record);
+        if (!app.IsEmpty)
+        {
+            json.Append(",\"protocol\":"u8);
+            FlowRecordJsonEncoder.AppendQuoted(ref json, app);
+        }
+
         if (record.Vlan != 0)
         {
             json.Append(",\"vlan\":{\"id\":\""u8);
@@ -109,6 +124,7 @@ public sealed class EcsJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
         json.AppendNumber(record.Vni);
         RecordText.AppendTunnel(ref json, record);
         RecordText.AppendStateFlagsAndIcmpTypes(ref json, record, icmp);
+        RecordText.AppendNetworks(ref json, record);
 
         json.Append("}}"u8);
         return json.Length;

@@ -21,7 +21,7 @@ public sealed class OcsfJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
     /// <summary>Network Activity's class_uid.</summary>
     public const int ClassUid = 4001;
 
-    private const int Length = 1536;
+    private const int Length = 1792;
 
     /// <inheritdoc/>
     public string Name => FormatName;
@@ -87,9 +87,11 @@ public sealed class OcsfJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
         json.Append(",\"metadata\":{\"version\":\"1.8.0\",\"product\":{\"name\":\"VtapCollector\",\"vendor_name\":\"VtapCollector\"}},\"src_endpoint\":{\"ip\":"u8);
         RecordText.AppendQuotedAddress(ref json, record.Source, record.IpVersion);
         AppendPort(ref json, icmp, record.SourcePort);
+        AppendNetwork(ref json, record, record.SourceNetwork);
         json.Append("},\"dst_endpoint\":{\"ip\":"u8);
         RecordText.AppendQuotedAddress(ref json, record.Destination, record.IpVersion);
         AppendPort(ref json, icmp, record.DestinationPort);
+        AppendNetwork(ref json, record, record.DestinationNetwork);
 
         json.Append("},\"connection_info\":{\"uid\":\""u8);
         json.Advance(FlowIdText.Format(record, json.Free));
@@ -105,11 +107,10 @@ public sealed class OcsfJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
             json.Append((byte)'"');
         }
 
-        // protocol_ver_id: 4 Internet Protocol version 4, 6 version 6. direction_id 0 Unknown: no
-        // networks are configured to tell inbound from outbound.
+        // protocol_ver_id: 4 Internet Protocol version 4, 6 version 6.
         json.Append(",\"protocol_ver_id\":"u8);
         json.AppendNumber(record.IpVersion);
-        json.Append(",\"direction_id\":0,\"direction\":\"Unknown\""u8);
+        json.Append(DirectionAttributes(record.Direction));
         if (record.Protocol == IpProtocol.Tcp)
         {
             json.Append(",\"tcp_flags\":"u8);
@@ -130,7 +131,15 @@ public sealed class OcsfJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
         json.Append(",\"packets\":"u8);
         json.AppendNumber(RecordText.SaturatingSum(record.PacketsSrcToDst, record.PacketsDstToSrc));
 
-        json.Append("},\"unmapped\":{\"vtap\":{\"type\":\""u8);
+        json.Append((byte)'}');
+        var app = ServiceNames.OfResponder(record);
+        if (!app.IsEmpty)
+        {
+            json.Append(",\"app_protocol_name\":"u8);
+            FlowRecordJsonEncoder.AppendQuoted(ref json, app);
+        }
+
+        json.Append(",\"unmapped\":{\"vtap\":{\"type\":\""u8);
         json.Append(record.Type == FlowRecordType.End ? "end"u8 : "update"u8);
         json.Append((byte)'"');
         if (record.Type == FlowRecordType.End)
@@ -149,9 +158,43 @@ public sealed class OcsfJsonEncoder(ushort communityIdSeed = 0) : IRecordEncoder
         json.Append(",\"vlan\":"u8);
         json.AppendNumber(record.Vlan);
         RecordText.AppendStateFlagsAndIcmpTypes(ref json, record, icmp);
+        RecordText.AppendNetworks(ref json, record);
 
         json.Append("}}}"u8);
         return json.Length;
+    }
+
+    /// <summary>
+    /// connection_info's direction: Inbound (1) and Outbound (2) as ours; internal is OCSF's Lateral
+    /// (3, between internal hosts); external has no OCSF value, so Other (99) with our word; Unknown
+    /// (0) when no networks are configured.
+    /// </summary>
+    private static ReadOnlySpan<byte> DirectionAttributes(TrafficDirection direction) => direction switch
+    {
+        TrafficDirection.Inbound => ",\"direction_id\":1,\"direction\":\"Inbound\""u8,
+        TrafficDirection.Outbound => ",\"direction_id\":2,\"direction\":\"Outbound\""u8,
+        TrafficDirection.Internal => ",\"direction_id\":3,\"direction\":\"Lateral\""u8,
+        TrafficDirection.External => ",\"direction_id\":99,\"direction\":\"External\""u8,
+        _ => ",\"direction_id\":0,\"direction\":\"Unknown\""u8,
+    };
+
+    /// <summary>
+    /// An endpoint's network: its name as <c>zone</c> (OCSF: the network zone or LAN segment) and,
+    /// once networks are configured, <c>network_scope_id</c> 1 Internal for a local network, 2 External
+    /// for any other address.
+    /// </summary>
+    private static void AppendNetwork(ref Utf8Buffer json, in FlowRecord record, FlowNetwork? network)
+    {
+        if (network is not null)
+        {
+            json.Append(",\"zone\":"u8);
+            FlowRecordJsonEncoder.AppendQuoted(ref json, network.Utf8Name);
+        }
+
+        if (record.Direction != TrafficDirection.Unknown)
+        {
+            json.Append(network?.IsLocal == true ? ",\"network_scope_id\":1,\"network_scope\":\"Internal\""u8 : ",\"network_scope_id\":2,\"network_scope\":\"External\""u8);
+        }
     }
 
     private static ReadOnlySpan<byte> ActivityName(int activity) => activity switch

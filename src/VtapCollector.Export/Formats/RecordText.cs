@@ -95,4 +95,30 @@ internal static class RecordText
             json.AppendNumber(record.DestinationPort);
         }
     }
+
+    /// <summary>
+    /// The extension objects' network fields: each end's configured network when it matched one, and
+    /// the flow-log view (<c>I</c>/<c>O</c>) when the tapped interface is an endpoint.
+    /// </summary>
+    public static void AppendNetworks(ref Utf8Buffer json, in FlowRecord record)
+    {
+        if (record.SourceNetwork is { } source)
+        {
+            json.Append(",\"src_network\":"u8);
+            FlowRecordJsonEncoder.AppendQuoted(ref json, source.Utf8Name);
+        }
+
+        if (record.DestinationNetwork is { } destination)
+        {
+            json.Append(",\"dst_network\":"u8);
+            FlowRecordJsonEncoder.AppendQuoted(ref json, destination.Utf8Name);
+        }
+
+        if (FlowLogDirection.Of(record) is var flowLog and not 0)
+        {
+            json.Append(",\"flowlog_direction\":\""u8);
+            json.Append(flowLog);
+            json.Append((byte)'"');
+        }
+    }
 }

@@ -58,6 +58,21 @@ public static class IpfixElements
     /// <summary>Under <see cref="VtapPen"/>: 0 no tunnel, 1 VXLAN, 2 Geneve (unsigned8).</summary>
     public const ushort VtapTunnelType = 7;
 
+    /// <summary>
+    /// Under <see cref="VtapPen"/>: the flow's <c>direction</c> from the configured networks' Local
+    /// flags, 0 unknown (no networks configured), 1 inbound, 2 outbound, 3 internal, 4 external
+    /// (unsigned8). IANA's flowDirection (61) says ingress or egress at an observation interface, not
+    /// where the two ends sit, so it is not used for this.
+    /// </summary>
+    public const ushort VtapTrafficDirection = 8;
+
+    /// <summary>
+    /// Under <see cref="VtapPen"/>: the VNet-flow-log view relative to the tapped interface, 0 none,
+    /// 1 <c>I</c> (the interface is the responder), 2 <c>O</c> (it is the initiator) (unsigned8). Not
+    /// IANA's flowDirection (61): it has no value for "not known", and every record carries a value.
+    /// </summary>
+    public const ushort VtapFlowLogDirection = 9;
+
     /// <summary>IANA flowEndReason values (RFC 7012 section 5.11.3 / IANA registry).</summary>
     public const byte EndIdleTimeout = 1;
     public const byte EndActiveTimeout = 2;

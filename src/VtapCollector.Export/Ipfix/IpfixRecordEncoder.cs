@@ -109,7 +109,9 @@ public sealed class IpfixRecordEncoder : IRecordEncoder
         record.TunnelDestination.WriteBytes(destination[(offset + 24)..], 6);
         BinaryPrimitives.WriteUInt64BigEndian(destination[(offset + 40)..], record.FlowId);
         BinaryPrimitives.WriteUInt32BigEndian(destination[(offset + 48)..], record.Sequence);
-        return offset + 52;
+        destination[offset + 52] = (byte)record.Direction;
+        destination[offset + 53] = FlowLogDirection.Of(record) switch { (byte)'I' => 1, (byte)'O' => 2, _ => 0 };
+        return offset + 54;
     }
 
     /// <summary>

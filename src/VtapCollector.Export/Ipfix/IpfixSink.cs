@@ -64,6 +64,14 @@ public sealed class IpfixSink : IRecordSink
     public IReadOnlyList<IpfixExporter> Exporters => _exporters;
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// False: every collector of a scale set exports to the same IPFIX collectors, so one that is away
+    /// would fail them all and take the Kafka and file records down with it. A lost TCP connection shows
+    /// in <c>vtap_sink_healthy</c> and <c>vtap_ipfix_records_dropped_total</c>, and alerts from there.
+    /// </remarks>
+    public bool GatesReadiness => false;
+
+    /// <inheritdoc/>
     public bool IsHealthy
     {
         get

@@ -149,6 +149,8 @@ public sealed class IpfixTemplate
         fields.Add(new(VtapTunnelDestination, 16, VtapPen));
         fields.Add(new(VtapFlowId, 8, VtapPen));
         fields.Add(new(VtapRecordSequence, 4, VtapPen));
+        fields.Add(new(VtapTrafficDirection, 1, VtapPen));
+        fields.Add(new(VtapFlowLogDirection, 1, VtapPen));
         return [.. fields];
     }
 }

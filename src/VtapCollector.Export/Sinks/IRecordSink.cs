@@ -26,6 +26,14 @@ public interface IRecordSink : IMetricSource, IDisposable
     bool IsHealthy { get; }
 
     /// <summary>
+    /// Whether an unhealthy sink fails <c>/readyz</c>. True for a destination of this collector's own
+    /// (its disk, its Kafka backlog), where a load balancer moving traffic to another collector helps;
+    /// false where every collector shares the destination, so failing them all would only black out the
+    /// other sinks too (an IPFIX collector). <see cref="IsHealthy"/> is reported in the metrics either way.
+    /// </summary>
+    bool GatesReadiness => true;
+
+    /// <summary>
     /// Takes one record. <paramref name="encoded"/> is the record in the sink's <see cref="Encoder"/>'s
     /// format, without framing (a line sink adds its newline), valid only during the call. Returns
     /// false when the record could not be accepted; the caller counts it as dropped for this sink.

@@ -17,6 +17,12 @@ internal sealed class ReplayOptions
     /// <summary>IPFIX export as well: <c>udp://HOST:PORT</c>, <c>tcp://HOST:PORT</c> or an IPFIX file (RFC 5655); null for none.</summary>
     public string? Ipfix { get; private set; }
 
+    /// <summary>A JSON file shaped like the configuration's <c>Networks</c> section; null for none.</summary>
+    public string? NetworksFile { get; private set; }
+
+    /// <summary>A <c>run</c> configuration file whose <c>Networks</c> section classifies the records; null for none.</summary>
+    public string? ConfigFile { get; private set; }
+
     public List<ushort> VxlanPorts { get; } = [];
 
     public List<ushort> GenevePorts { get; } = [];
@@ -78,6 +84,12 @@ internal sealed class ReplayOptions
                     }
 
                     break;
+                case "--networks":
+                    options.NetworksFile = reader.Value(argument);
+                    break;
+                case "--config":
+                    options.ConfigFile = reader.Value(argument);
+                    break;
                 case "--vxlan-port":
                     options.VxlanPorts.Add((ushort)reader.Int(argument, 1, 65535));
                     break;
@@ -119,6 +131,11 @@ internal sealed class ReplayOptions
                     options.Input = argument;
                     break;
             }
+        }
+
+        if (options.NetworksFile is not null && options.ConfigFile is not null)
+        {
+            throw new UsageException("replay takes its networks from --networks or from --config, not both.");
         }
 
         var error = options.ToDecoderOptions().Validate();

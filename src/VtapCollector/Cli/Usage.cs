@@ -30,6 +30,9 @@ internal static class Usage
           --format NAME              Record format: vtap (default), ecs, ocsf or azure-flowtuple.
           --ipfix DEST               Export the records as IPFIX too: udp://HOST:PORT, tcp://HOST:PORT or a FILE
                                      (an RFC 5655 IPFIX file: the messages back to back).
+          --networks FILE            Name the networks in the records (src_network, dst_network, direction): a JSON
+                                     file shaped like the Networks configuration section.
+          --config FILE              The same, from the Networks section of a run configuration file.
           --vxlan-port N             Decapsulate UDP port N as VXLAN (repeatable; default 4789 and 8472).
           --geneve-port N            Decapsulate UDP port N as Geneve (repeatable; default 6081).
           --active-timeout S         Seconds between update records of a long flow (default 60).

@@ -38,6 +38,14 @@ internal static class ReplayCommand
             return 1;
         }
 
+        var networks = ReplayNetworks.Load(options.NetworksFile, options.ConfigFile, out var networksError);
+        if (networks is null)
+        {
+            await input.DisposeAsync().ConfigureAwait(false);
+            await log.WriteLineAsync($"vtap-collector: {networksError}").ConfigureAwait(false);
+            return 1;
+        }
+
         var stopwatch = Stopwatch.StartNew();
         await using (input.ConfigureAwait(false))
         {
@@ -57,7 +65,8 @@ internal static class ReplayCommand
                 options.ToDecoderOptions(),
                 AllowList.Open,
                 ipfix is null ? [output] : [output, ipfix],
-                EngineClock.Packet));
+                EngineClock.Packet,
+                Networks: networks));
             var reader = new CaptureReader(input);
             var ingress = engine.AddIngress("file");
             engine.Start();

@@ -12,7 +12,7 @@ namespace VtapCollector.Service;
 /// Runs the <see cref="CollectorPipeline"/> inside the host: starts it (sources opened, or one clear
 /// error), tells systemd it is ready once the metrics endpoint listens too, keeps the watchdog fed
 /// while every thread makes progress, reports status and rising drops every few seconds, reloads the
-/// allow-list on SIGHUP or a changed file, and on stop ends every flow and flushes the sinks.
+/// allow-list and the networks on SIGHUP or a changed file, and on stop ends every flow and flushes the sinks.
 /// </summary>
 internal sealed class CollectorService : IHostedService, IDisposable
 {
@@ -56,7 +56,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _startedWith = WithoutAllowList(_configuration);
+        _startedWith = WithoutReloadable(_configuration);
         _pipeline.Start();
         _started = true;
         var settings = _pipeline.Settings;
@@ -74,6 +74,8 @@ internal sealed class CollectorService : IHostedService, IDisposable
         {
             Log.AllowListInForce(_logger, settings.AllowList.Describe());
         }
+
+        Log.NetworksInForce(_logger, settings.Networks.Describe());
 
         var udp = _pipeline.Sources.Receivers.Where(r => r.Counters.Source == "udp").Select(r => r.Counters.ReceiveBufferBytes).DefaultIfEmpty(long.MaxValue).Min();
         if (udp < settings.Sections.Sources.Udp.ReceiveBufferBytes)
@@ -158,7 +160,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
 
         foreach (var sink in _pipeline.Engine.Exporter.Sinks)
         {
-            if (!sink.Sink.IsHealthy)
+            if (sink.Sink.GatesReadiness && !sink.Sink.IsHealthy)
             {
                 return $"sink {sink.Sink.Name} cannot deliver";
             }
@@ -316,20 +318,25 @@ internal sealed class CollectorService : IHostedService, IDisposable
             return;
         }
 
+        // A whole valid configuration or nothing: a bad network entry was rejected above, and the
+        // previous allow-list and networks stay in force.
         _pipeline.AllowList.Current = settings.AllowList;
+        _pipeline.Engine.SetNetworks(settings.Networks);
         Interlocked.Increment(ref _reloads.Succeeded);
-        Log.Reloaded(_logger, settings.AllowList.Describe());
-        var current = WithoutAllowList(_configuration);
+        Log.Reloaded(_logger, settings.AllowList.Describe(), settings.Networks.Describe());
+        var current = WithoutReloadable(_configuration);
         if (current != _startedWith)
         {
             Log.ReloadNeedsRestart(_logger);
         }
     }
 
-    /// <summary>Every configuration value except the allow-list's, as sorted key=value lines: what a reload cannot change in place.</summary>
-    private static string WithoutAllowList(IConfiguration configuration) =>
+    /// <summary>Every configuration value except the allow-list's and the networks', as sorted key=value lines: what a reload cannot change in place.</summary>
+    private static string WithoutReloadable(IConfiguration configuration) =>
         string.Join('\n', configuration.AsEnumerable()
-            .Where(entry => entry.Value is not null && !entry.Key.StartsWith("AllowList", StringComparison.OrdinalIgnoreCase))
+            .Where(entry => entry.Value is not null
+                && !entry.Key.StartsWith("AllowList", StringComparison.OrdinalIgnoreCase)
+                && !entry.Key.StartsWith("Networks", StringComparison.OrdinalIgnoreCase))
             .Select(entry => $"{entry.Key.ToUpperInvariant()}={entry.Value}")
             .Order(StringComparer.Ordinal));
 }

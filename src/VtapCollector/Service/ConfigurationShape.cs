@@ -25,15 +25,17 @@ internal static class ConfigurationShape
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(UdpSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(AfPacketSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(PcapSourceSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(GreSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(XdpSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(AllowListSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(NetworkSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(DecoderSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(FlowSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(PipelineOptions))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(SinksSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(StdoutSinkSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(FileSinkSettings))]
-    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(KafkaSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(Kafka.KafkaSinkOptions))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(IpfixSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(MetricsSettings))]
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Every settings class reachable from CollectorSettings is listed in a DynamicDependency above.")]
@@ -89,6 +91,26 @@ internal static class ConfigurationShape
             && (definition == typeof(Dictionary<,>) || definition == typeof(IDictionary<,>)))
         {
             // Pass-through maps (librdkafka properties): any key; values are checked by their component.
+            // Maps of sections (Networks: name -> settings): any key; each value has the section's shape.
+            var valueType = type.GetGenericArguments()[1];
+            if (IsScalar(valueType))
+            {
+                return null;
+            }
+
+            if (section.Value is { Length: > 0 } && children.Count == 0)
+            {
+                return $"{section.Path} is a section of named entries, not a single value.";
+            }
+
+            foreach (var child in children)
+            {
+                if (CheckValue(child, valueType) is { } error)
+                {
+                    return error;
+                }
+            }
+
             return null;
         }
 

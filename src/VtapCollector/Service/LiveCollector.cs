@@ -29,7 +29,9 @@ internal sealed class LiveCollector : IDisposable
             sinks,
             EngineClock.Wall,
             metrics.MaxVniLabels,
-            metrics.MaxTunnelSourceLabels);
+            metrics.MaxTunnelSourceLabels,
+            settings.Networks,
+            metrics.MaxNetworkLabels);
         Engine = new FlowEngine(_setup);
         Sources = new LiveSources(Engine);
     }

@@ -24,6 +24,9 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Information, "The packet path was compiled and warmed up with synthetic traffic in {Milliseconds} ms before the first real packet.")]
     public static partial void WarmedUp(ILogger logger, long milliseconds);
 
+    [LoggerMessage(1005, LogLevel.Information, "Networks: {Networks}.")]
+    public static partial void NetworksInForce(ILogger logger, string networks);
+
     [LoggerMessage(1010, LogLevel.Information, "Stopping: receiving stopped, ending {Flows} active flows as shutdown records.")]
     public static partial void Stopping(ILogger logger, long flows);
 
@@ -33,13 +36,13 @@ internal static partial class Log
     [LoggerMessage(1012, LogLevel.Error, "Stopping took longer than Pipeline:ShutdownTimeoutSeconds ({Seconds} s); records still queued were lost.")]
     public static partial void StopTimedOut(ILogger logger, int seconds);
 
-    [LoggerMessage(1020, LogLevel.Information, "Configuration reloaded: allow-list now {AllowList}.")]
-    public static partial void Reloaded(ILogger logger, string allowList);
+    [LoggerMessage(1020, LogLevel.Information, "Configuration reloaded: allow-list now {AllowList}; networks now {Networks}.")]
+    public static partial void Reloaded(ILogger logger, string allowList, string networks);
 
     [LoggerMessage(1021, LogLevel.Warning, "Configuration reload rejected, the previous settings stay in force: {Reason}")]
     public static partial void ReloadRejected(ILogger logger, string reason);
 
-    [LoggerMessage(1022, LogLevel.Warning, "Settings other than the allow-list changed; they take effect at the next restart.")]
+    [LoggerMessage(1022, LogLevel.Warning, "Settings other than the allow-list and the networks changed; they take effect at the next restart.")]
     public static partial void ReloadNeedsRestart(ILogger logger);
 
     [LoggerMessage(1030, LogLevel.Warning, "The kernel dropped {Drops} packets in the last {Seconds} s before the collector could read them. Raise Sources:Udp:ReceiveBufferBytes and net.core.rmem_max, or add sockets and cores.")]

@@ -136,7 +136,7 @@ internal static class RunCommand
         {
             // Reports (a broker's rejection, an unreachable cluster, a full spool) arrive rate-limited
             // per cause from librdkafka's threads and go to the log once the host's logger exists.
-            sinks.Add(new KafkaSink(configured.Kafka.ToOptions(), KafkaReports.Forward));
+            sinks.Add(new KafkaSink(configured.Kafka, KafkaReports.Forward));
         }
 
         if (configured.Ipfix.Enabled)

@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using VtapCollector.Decoding;
 using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.Networks;
 using VtapCollector.Flows;
 
 namespace VtapCollector.Service;
@@ -14,6 +15,7 @@ namespace VtapCollector.Service;
 internal sealed record ValidatedSettings(
     CollectorSettings Sections,
     AllowList AllowList,
+    NetworkMap Networks,
     DecoderOptions Decoder,
     FlowTableOptions FlowTable,
     IPEndPoint MetricsListen);
@@ -99,6 +101,7 @@ internal static class SettingsLoader
             // Section by section: the root also holds Logging, which is the logging system's to read.
             BindSection(configuration, "Sources", raw.Sources);
             BindSection(configuration, "AllowList", raw.AllowList);
+            BindSection(configuration, "Networks", raw.Networks);
             BindSection(configuration, "Decoder", raw.Decoder);
             BindSection(configuration, "Flows", raw.Flows);
             BindSection(configuration, "Pipeline", raw.Pipeline);
@@ -136,7 +139,14 @@ internal static class SettingsLoader
         }
 
         var allowList = sections.AllowList.ToAllowList(out error);
-        var decoder = allowList is null ? null : sections.Decoder.ToOptions(out error);
+        var networks = allowList is null ? null : NetworkSettings.ToMap(sections.Networks, out error);
+        var decoder = networks is null ? null : sections.Decoder.ToOptions(out error);
+        if (decoder is not null && sections.Sources.Gre.Enabled && !decoder.Gre)
+        {
+            // The GRE source takes nothing but GRE: without decapsulation every packet would be counted and dropped.
+            return "Sources:Gre:Enabled needs Decoder:Gre; set Decoder:Gre to true or disable the GRE source.";
+        }
+
         var table = decoder is null ? null : sections.Flows.ToOptions(sections.Pipeline.EffectiveWorkers, out error);
         var metrics = table is null ? null : sections.Metrics.Validate(out error);
         if (metrics is null)
@@ -144,7 +154,7 @@ internal static class SettingsLoader
             return error;
         }
 
-        settings = new ValidatedSettings(sections, allowList!, decoder!, table!, metrics);
+        settings = new ValidatedSettings(sections, allowList!, networks!, decoder!, table!, metrics);
         return null;
     }
 

@@ -13,7 +13,7 @@ namespace VtapCollector.Capture.Tests.Live;
 /// </summary>
 public sealed class AfPacketSourceTests
 {
-    private static AfPacketSourceOptions Options(VethPair pair, int? fanoutGroup = null, AfPacketFanoutMode mode = AfPacketFanoutMode.Hash, IList<ushort>? ports = null, int blockSize = 64 * 1024, int blockCount = 16, bool promiscuous = false) =>
+    private static AfPacketSourceOptions Options(VethPair pair, int? fanoutGroup = null, AfPacketFanoutMode mode = AfPacketFanoutMode.Hash, IList<ushort>? ports = null, int blockSize = 64 * 1024, int blockCount = 16, bool promiscuous = false, bool gre = false) =>
         new()
         {
             Interface = pair.CaptureInterface,
@@ -24,6 +24,7 @@ public sealed class AfPacketSourceTests
             FanoutMode = mode,
             Ports = ports ?? [4789, 8472, 6081],
             Promiscuous = promiscuous,
+            Gre = gre,
         };
 
     private static LiveTest.Receive Receiver(AfPacketSource source) =>
@@ -70,6 +71,23 @@ public sealed class AfPacketSourceTests
         var names = received.Select(packet => frames.FirstOrDefault(frame => frame.Bytes.AsSpan().SequenceEqual(packet.Data))?.Name ?? $"unknown frame {packet}").ToList();
         Assert.Equal(accepted.Select(frame => frame.Name), names);
         Assert.All(received, packet => Assert.Equal(packet.Data.Length, packet.OriginalLength));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_kernel_filter_passes_gre_over_ipv4_and_ipv6_only_when_asked_to(bool gre)
+    {
+        using var pair = VethPair.Create();
+        using var source = pair.InCapture(() => new AfPacketSource(Options(pair, gre: gre)));
+        var frames = InjectedFrames.GreMatrix(gre);
+
+        pair.Inject(frames.Select(frame => frame.Bytes));
+        var accepted = frames.Where(frame => frame.Accepted).ToList();
+        var received = LiveTest.Drain(Receiver(source), accepted.Count);
+
+        var names = received.Select(packet => frames.FirstOrDefault(frame => frame.Bytes.AsSpan().SequenceEqual(packet.Data))?.Name ?? $"unknown frame {packet}").ToList();
+        Assert.Equal(accepted.Select(frame => frame.Name), names);
     }
 
     [Fact]

@@ -22,6 +22,7 @@ internal static class InjectedFrames
     private const ushort Dot1Ad = 0x88a8;
     private const byte Udp = 17;
     private const byte Tcp = 6;
+    private const byte Gre = 47;
 
     /// <summary>The filter matrix, in injection order; accepted frames carry a unique 2-byte id in their payload.</summary>
     public static List<InjectedFrame> FilterMatrix() =>
@@ -47,6 +48,22 @@ internal static class InjectedFrames
         new("802.1ad 200 + 802.1Q 300, IPv6 UDP to 6081", Frame([(Dot1Ad, 200), (Dot1Q, 300)], Ipv6, V6(Udp, UdpSegment(40001, 6081, 70, 13))), true),
         new("802.1ad 200 + 802.1Q 300, IPv4 UDP to 9999", Frame([(Dot1Ad, 200), (Dot1Q, 300)], Ipv4, V4(Udp, 0, [], UdpSegment(40001, 9999, 70, 14))), false),
         new("802.1Q VLAN 100, ARP", Frame([(Dot1Q, 100)], Arp, new byte[28]), false),
+    ];
+
+    /// <summary>
+    /// The GRE cases: with GRE asked for, IP protocol 47 passes over IPv4 and IPv6, untagged and
+    /// tagged, next to the UDP tunnel ports; other protocols still do not.
+    /// </summary>
+    public static List<InjectedFrame> GreMatrix(bool gre) =>
+    [
+        new("IPv4 GRE ERSPAN II", Frame([], Ipv4, V4(Gre, 0, [], GreSegment(0x88be, 101))), gre),
+        new("IPv4 TCP", Frame([], Ipv4, V4(Tcp, 0, [], TcpSegment(40001, 443))), false),
+        new("IPv4 UDP to 4789", Frame([], Ipv4, V4(Udp, 0, [], UdpSegment(40001, 4789, 100, 102))), true),
+        new("IPv6 GRE bridged Ethernet", Frame([], Ipv6, V6(Gre, GreSegment(0x6558, 103))), gre),
+        new("IPv6 UDP to 9999", Frame([], Ipv6, V6(Udp, UdpSegment(40001, 9999, 100, 104))), false),
+        new("802.1ad 200 + 802.1Q 300, IPv4 GRE ERSPAN III", Frame([(Dot1Ad, 200), (Dot1Q, 300)], Ipv4, V4(Gre, 0, [], GreSegment(0x22eb, 105))), gre),
+        new("802.1ad 200 + 802.1Q 300, IPv6 GRE ERSPAN II", Frame([(Dot1Ad, 200), (Dot1Q, 300)], Ipv6, V6(Gre, GreSegment(0x88be, 106))), gre),
+        new("802.1Q VLAN 100, IPv6 UDP to 6081", Frame([(Dot1Q, 100)], Ipv6, V6(Udp, UdpSegment(40001, 6081, 90, 107))), true),
     ];
 
     /// <summary>Ethernet: capture MAC, sender MAC, the tags (TPID, TCI) outermost first, EtherType, payload.</summary>
@@ -114,6 +131,17 @@ internal static class InjectedFrames
             segment[i] = (byte)(id + i);
         }
 
+        return segment;
+    }
+
+    /// <summary>A GRE header with a sequence number (RFC 2890) and 60 bytes of payload starting with the 2-byte <paramref name="id"/>.</summary>
+    private static byte[] GreSegment(ushort protocolType, ushort id)
+    {
+        var segment = new byte[8 + 60];
+        segment[0] = 0x10;
+        BinaryPrimitives.WriteUInt16BigEndian(segment.AsSpan(2), protocolType);
+        BinaryPrimitives.WriteUInt32BigEndian(segment.AsSpan(4), id);
+        BinaryPrimitives.WriteUInt16BigEndian(segment.AsSpan(8), id);
         return segment;
     }
 

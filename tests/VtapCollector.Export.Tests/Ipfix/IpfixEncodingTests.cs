@@ -97,6 +97,37 @@ public class IpfixEncodingTests
         Assert.Equal(EndActiveTimeout, records[0].Number(FlowEndReason));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Export_ClassifiedRecords_CarryTheDirectionAndTheFlowLogViewOnEveryRecord(bool biflow)
+    {
+        // The tunnel source is the initiator (O), the responder (I), or neither; every direction.
+        var tcp = Records.Tcp();
+        FlowRecord[] records =
+        [
+            tcp with { TunnelSource = tcp.Source, Direction = TrafficDirection.Outbound },
+            tcp with { TunnelSource = tcp.Destination, Direction = TrafficDirection.Inbound },
+            tcp with { Direction = TrafficDirection.Internal },
+            tcp with { Direction = TrafficDirection.External },
+            tcp,
+        ];
+        var (messages, _) = Export(records, biflow);
+
+        var decoded = messages.SelectMany(m => m.Records).ToList();
+        var perRecord = biflow ? 1 : 2;
+        Assert.Equal(records.Length * perRecord, decoded.Count);
+        for (var i = 0; i < decoded.Count; i++)
+        {
+            var record = records[i / perRecord];
+            Assert.Equal((ulong)record.Direction, decoded[i].Number(VtapTrafficDirection, VtapPen));
+            var flowLog = FlowLogDirection.Of(record);
+            Assert.Equal(flowLog == 'I' ? 1UL : flowLog == 'O' ? 2UL : 0UL, decoded[i].Number(VtapFlowLogDirection, VtapPen));
+        }
+
+        Assert.Equal([2UL, 1UL, 0UL, 0UL, 0UL], decoded.Where((_, i) => i % perRecord == 0).Select(r => r.Number(VtapFlowLogDirection, VtapPen)));
+    }
+
     [Fact]
     public void Export_Uniflow_ReverseRecordSwapsEndpointsAndCarriesTheResponderCounters()
     {

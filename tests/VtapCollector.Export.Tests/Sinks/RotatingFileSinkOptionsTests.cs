@@ -44,7 +44,7 @@ public class RotatingFileSinkOptionsTests
         { new() { Path = "  " }, "Sinks:File:Path must name the file to write (it is empty)." },
         { new() { Path = "/var/lib/vtap-collector/" }, "Sinks:File:Path '/var/lib/vtap-collector/' must name a file, not a directory." },
         { new() { Path = "/tmp/a\0b" }, "Sinks:File:Path contains a NUL character." },
-        { new() { MaxFileBytes = 1023 }, "Sinks:File:MaxFileBytes (1023) must be at least 1025, the size of the largest record and its newline." },
+        { new() { MaxFileBytes = 1023 }, $"Sinks:File:MaxFileBytes (1023) must be at least {FlowRecordJsonEncoder.MaxRecordLength + 1}, the size of the largest record and its newline." },
         { new() { RotateInterval = TimeSpan.FromSeconds(-5) }, "Sinks:File:RotateIntervalSeconds (-5) must be 0 (rotate by size only) or at least 1 second." },
         { new() { RotateInterval = TimeSpan.FromMilliseconds(500) }, "Sinks:File:RotateIntervalSeconds (0.5) must be 0 (rotate by size only) or at least 1 second." },
         { new() { RetryInterval = TimeSpan.Zero }, "Sinks:File:RetryInterval (0 s) must be positive." },

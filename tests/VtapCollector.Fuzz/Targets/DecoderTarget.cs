@@ -95,6 +95,15 @@ internal sealed class DecoderTarget : IFuzzTarget
                     yield return new Seed($"{name}-sll2", [(byte)Array.IndexOf(LinkTypes, LinkType.LinuxSll2), .. sll2, .. ip]);
                 }
 
+                if (GreTypeIOffset(etherType, ip) is int gre)
+                {
+                    // ERSPAN type I carries the frame right after a 4-byte GRE header, as bridged
+                    // Ethernet over GRE (0x6558) does: relabelled, it seeds that path too.
+                    var bridged = (byte[])data.Clone();
+                    BinaryPrimitives.WriteUInt16BigEndian(bridged.AsSpan(14 + gre + 2), 0x6558);
+                    yield return new Seed($"{name}-{index}-gre-bridged", [mode, .. bridged]);
+                }
+
                 if (UdpPayload(etherType, ip) is { } udp)
                 {
                     var (port, payload) = udp;
@@ -109,6 +118,20 @@ internal sealed class DecoderTarget : IFuzzTarget
                 }
             }
         }
+    }
+
+    /// <summary>Where the GRE header of an untagged IPv4 packet carrying ERSPAN type I (no GRE options) starts, or null.</summary>
+    private static int? GreTypeIOffset(ushort etherType, byte[] ip)
+    {
+        if (etherType != 0x0800 || ip.Length < 20 || ip[9] != 47)
+        {
+            return null;
+        }
+
+        var headerLength = (ip[0] & 0x0F) * 4;
+        return ip.Length >= headerLength + 4 && ip[headerLength] == 0 && BinaryPrimitives.ReadUInt16BigEndian(ip.AsSpan(headerLength + 2)) == 0x88BE
+            ? headerLength
+            : null;
     }
 
     /// <summary>The destination port and payload of an untagged IPv4 or IPv6 UDP packet, or null.</summary>

@@ -58,14 +58,21 @@ public partial class DocumentationTests
         {
             var key = prefix + property.Name;
             var nested = property.PropertyType.IsClass && property.PropertyType != typeof(string) && !property.PropertyType.IsGenericType;
-            foreach (var leaf in nested ? SettingKeys(property.PropertyType, key + ":") : [key])
+
+            // A map of named sections (Networks: name -> settings) is documented as Section:NAME:Key.
+            var namedSections = property.PropertyType.IsGenericType && property.PropertyType.GetGenericTypeDefinition() == typeof(Dictionary<,>)
+                && property.PropertyType.GetGenericArguments()[1] is { IsClass: true } valueType && valueType != typeof(string);
+            var leaves = namedSections ? SettingKeys(property.PropertyType.GetGenericArguments()[1], key + ":NAME:")
+                : nested ? SettingKeys(property.PropertyType, key + ":")
+                : [key];
+            foreach (var leaf in leaves)
             {
                 yield return leaf;
             }
         }
     }
 
-    [GeneratedRegex(@"^\| `((?:Sources|AllowList|Decoder|Flows|Pipeline|Sinks|Kafka|Metrics):[A-Za-z:]+)` \|", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\| `((?:Sources|AllowList|Networks|Decoder|Flows|Pipeline|Sinks|Kafka|Metrics):[A-Za-z:]+)` \|", RegexOptions.Multiline)]
     private static partial Regex ConfigurationKeyRow();
 
     [GeneratedRegex(@"^\| ((?:`(?:vtap|process|dotnet)_[a-z0-9_]+`(?:, )?)+) \|", RegexOptions.Multiline)]

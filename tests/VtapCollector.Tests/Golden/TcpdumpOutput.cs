@@ -23,7 +23,14 @@ internal sealed record TcpdumpPacket(
     bool IsArp,
     bool IsGre,
     int? IcmpType,
-    byte? TcpFlags);
+    byte? TcpFlags,
+    TcpdumpErspan? Erspan);
+
+/// <summary>
+/// What tcpdump printed about an ERSPAN header: its type (1, 2 or 3), session ID (null for type I,
+/// which has none) and VLAN (<c>vlan N</c>, or <c>isl N</c> for an ISL-encapsulated original; null when not printed).
+/// </summary>
+internal sealed record TcpdumpErspan(int Type, uint? Session, int? Vlan);
 
 /// <summary>
 /// Parses tcpdump's text decode (the <c>.out</c> files of tcpdump's test suite) into one
@@ -89,6 +96,13 @@ internal static partial class TcpdumpOutput
     /// <summary>A GRE header: <c>"GREv0, Flags [...]"</c> or <c>"GREv1"</c>.</summary>
     [GeneratedRegex(@"\bGREv\d")]
     private static partial Regex Gre();
+
+    /// <summary>
+    /// ERSPAN (print-erspan.c): <c>"erspan type1: "</c>, <c>"erspan type2 session 666 vlan 1 cos 6 index 32760: "</c>,
+    /// <c>"erspan type2 session 1 isl 101 cos 0 ..."</c>, <c>"erspan type3 session 0 bso Good/unknown cos 0 ft Ethernet: "</c>.
+    /// </summary>
+    [GeneratedRegex(@"\berspan type(?<type>[123])(?: session (?<session>\d+))?(?: (?:vlan|isl) (?<vlan>\d+))?")]
+    private static partial Regex Erspan();
 
     public static IReadOnlyList<TcpdumpPacket> ParseFile(string path) => Parse(File.ReadAllLines(path));
 
@@ -231,8 +245,18 @@ internal static partial class TcpdumpOutput
         var lastVni = vniMatches.Count > 0 ? vniMatches[^1].Index : 0;
         var isArp = Arp().IsMatch(text[lastVni..]);
 
+        TcpdumpErspan? erspan = null;
+        var erspanMatch = Erspan().Match(text);
+        if (erspanMatch.Success)
+        {
+            erspan = new TcpdumpErspan(
+                int.Parse(erspanMatch.Groups["type"].Value, CultureInfo.InvariantCulture),
+                erspanMatch.Groups["session"].Success ? uint.Parse(erspanMatch.Groups["session"].Value, CultureInfo.InvariantCulture) : null,
+                erspanMatch.Groups["vlan"].Success ? int.Parse(erspanMatch.Groups["vlan"].Value, CultureInfo.InvariantCulture) : null);
+        }
+
         return new TcpdumpPacket(number, text, outerSource, outerDestination, source, destination, sourcePort, destinationPort, vni, protocol,
-            ipLength, presumed, isArp, Gre().IsMatch(text), icmpType, tcpFlags);
+            ipLength, presumed, isArp, Gre().IsMatch(text), icmpType, tcpFlags, erspan);
     }
 
     /// <summary>

@@ -104,6 +104,21 @@ public class TcpdumpOutputTests
 
         Assert.True(p.IsGre);
         Assert.Equal(103, p.Protocol);
+        Assert.Equal(new TcpdumpErspan(2, 666, null), p.Erspan);
+        Assert.Equal("1.1.1.2", p.OuterSource);
+        Assert.Equal(58u, p.IpLength);
+    }
+
+    [Theory]
+    [InlineData("\terspan type1: IP (tos 0x0, ttl 255, id 40771, offset 0, flags [none], proto ICMP (1), length 84)", 1, null, null)]
+    [InlineData("\terspan type2 session 101 vlan 865 cos 0 index 43973: ARP, Ethernet (len 6)", 2, 101u, 865)]
+    [InlineData("\terspan type2 session 1 isl 101 cos 0 index 540773: IP (tos 0xc0)", 2, 1u, 101)]
+    [InlineData("\terspan type3 session 0 bso Good/unknown cos 0 ft Ethernet: IP (tos 0x0)", 3, 0u, null)]
+    public void Parse_ErspanHeaderForms_ReadTypeSessionAndVlan(string line, int type, uint? session, int? vlan)
+    {
+        var p = TcpdumpOutput.ParsePacket(1, "    1  2017-02-11 17:15:19.096226 IP 192.168.1.172 > 192.168.1.249: GREv0, Flags [none], length 76\n" + line + "\n");
+
+        Assert.Equal(new TcpdumpErspan(type, session, vlan), p.Erspan);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using VtapCollector.Tests.Run;
 
@@ -39,5 +40,24 @@ public class IpfixDaemonTests
         Assert.Equal(records.Sum(r => r.GetProperty("bytes_src_to_dst").GetInt64()), dumped.Sum(f => (long)f.InBytes));
         Assert.Equal(records.Sum(r => r.GetProperty("packets_dst_to_src").GetInt64()), dumped.Sum(f => (long)f.OutPackets));
         Assert.Equal(records.Sum(r => r.GetProperty("bytes_dst_to_src").GetInt64()), dumped.Sum(f => (long)f.OutBytes));
+    }
+    /// <summary>
+    /// An IPFIX collector every collector of a scale set shares must not take them all out of the load
+    /// balancer: with the TCP collector refusing connections the sink reports itself unhealthy in the
+    /// metrics, and <c>/readyz</c> still answers 200 while the stdout sink delivers.
+    /// </summary>
+    [Fact]
+    public void Daemon_TcpIpfixCollectorUnreachable_SinkUnhealthyButReadyzStaysOk()
+    {
+        // A port that was free a moment ago: nothing listens there, so every connection is refused.
+        var port = IpfixTestSupport.FreePort(SocketType.Stream);
+        using var daemon = DaemonProcess.Start(RunCommandTests.Config($$""", "Ipfix": { "Enabled": true, "Collectors": [ "tcp://127.0.0.1:{{port}}" ] }"""));
+        Assert.True(
+            DaemonProcess.WaitFor(() => daemon.Metric("vtap_sink_healthy{sink=\"ipfix\"}") == 0, Wait),
+            $"the IPFIX sink never reported the refused connection\n{daemon.Logs}");
+        Assert.Equal(1, daemon.Metric("vtap_sink_healthy{sink=\"stdout\"}"));
+        var ready = daemon.Get("/readyz");
+        Assert.True(ready.Status == HttpStatusCode.OK, $"/readyz {ready.Status}: {ready.Body}");
+        Assert.Equal(0, daemon.Terminate(Wait));
     }
 }

@@ -153,6 +153,32 @@ public partial class MonitoringArtifactsTests
     }
 
     [Fact]
+    public void Dashboard_AnswersTheNetworkQuestions_DirectionBinsMatrixTopVnisAndTunnelSources()
+    {
+        using var dashboard = ReadDashboard();
+        var panels = AllPanels(dashboard.RootElement).Where(panel => panel.GetProperty("type").GetString() != "row").ToList();
+        string[] Expressions(JsonElement panel) => [.. Targets(panel).Select(target => target.GetProperty("expr").GetString() ?? string.Empty)];
+
+        // Traffic by direction in 5-minute bins: increase over 5m, stepped every 5m, drawn as bars.
+        var direction = panels.Single(panel => Expressions(panel).Any(e => e.Contains("vtap_direction_bytes_total", StringComparison.Ordinal)));
+        Assert.Contains(Expressions(direction), e => e.Contains("sum by (direction) (increase(", StringComparison.Ordinal) && e.Contains("[5m]", StringComparison.Ordinal));
+        Assert.Equal("5m", direction.GetProperty("interval").GetString());
+        Assert.Equal("bars", direction.GetProperty("fieldConfig").GetProperty("defaults").GetProperty("custom").GetProperty("drawStyle").GetString());
+
+        // The network-to-network matrix: one instant table turned into rows by source, columns by destination.
+        var matrix = panels.Single(panel => panel.TryGetProperty("transformations", out var transformations)
+            && transformations.EnumerateArray().Any(t => t.GetProperty("id").GetString() == "groupingToMatrix"));
+        var grouping = matrix.GetProperty("transformations").EnumerateArray().Single(t => t.GetProperty("id").GetString() == "groupingToMatrix").GetProperty("options");
+        Assert.Equal(("src_network", "dst_network"), (grouping.GetProperty("rowField").GetString(), grouping.GetProperty("columnField").GetString()));
+        Assert.Contains(Expressions(matrix), e => e.Contains("sum by (src_network, dst_network) (increase(vtap_network_bytes_total", StringComparison.Ordinal));
+        Assert.True(Targets(matrix).Single().GetProperty("instant").GetBoolean());
+
+        // Top VNIs and top tunnel sources, from the metrics that carry them.
+        Assert.Contains(panels, panel => Expressions(panel).Any(e => e.StartsWith("topk(10, sum by (vni)", StringComparison.Ordinal)));
+        Assert.Contains(panels, panel => Expressions(panel).Any(e => e.StartsWith("topk(10, sum by (tunnel_source)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Rules_ExpressionsAndTestSeriesNameOnlyServedMetrics()
     {
         var expressions = YamlValues(RulesFile, "expr").Select(value => ("vtap-collector.rules.yml expr", value)).ToList();

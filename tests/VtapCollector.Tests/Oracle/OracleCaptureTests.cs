@@ -15,10 +15,10 @@ public abstract class OracleCaptureTests : IClassFixture<OracleCaptures>
     }
 
     /// <summary>Every capture: the bundled kernel mirror sample and the generated ones.</summary>
-    public static TheoryData<string> AllCaptures => ["sample", "vxlan", "mixed", "scenarios"];
+    public static TheoryData<string> AllCaptures => ["sample", "vxlan", "mixed", "gre", "scenarios"];
 
     /// <summary>The generated captures, which hold TCP states, fragments and the like in numbers.</summary>
-    public static TheoryData<string> GeneratedCaptures => ["vxlan", "mixed", "scenarios"];
+    public static TheoryData<string> GeneratedCaptures => ["vxlan", "mixed", "gre", "scenarios"];
 
     internal OracleCaptures Captures { get; }
 }

@@ -45,7 +45,8 @@ internal sealed class AnalysedCapture
 /// <summary>
 /// The captures of the oracle tests, each decoded by tshark and replayed by the collector once per
 /// test run, however many test classes use them: the bundled sample, two random mixes of
-/// tests/tools/gen_oracle_capture.py (seed 1: VXLAN only; seed 2: 40 % of the flows over Geneve)
+/// tests/tools/gen_oracle_capture.py (seed 1: VXLAN only; seed 2: 40 % of the flows over Geneve;
+/// seed 3: 70 % over ERSPAN II, ERSPAN III or Ethernet bridged over GRE)
 /// and the named scenarios of tests/tools/gen_oracle_scenarios.py with their manifest (seed
 /// <see cref="DefaultScenarioSeed"/>, or VTAP_ORACLE_SEED). A capture is prepared on first use, in
 /// the background; <see cref="StartAll"/> starts them all in parallel. A failure to prepare one
@@ -64,6 +65,7 @@ public sealed class OracleCaptures
 
     private static readonly Lazy<Task<AnalysedCapture>> SharedVxlan = Start(() => GenerateMixed("generated-vxlan.pcap", 1));
     private static readonly Lazy<Task<AnalysedCapture>> SharedMixed = Start(() => GenerateMixed("generated-vxlan-geneve.pcap", 2, "--geneve-share", "0.4"));
+    private static readonly Lazy<Task<AnalysedCapture>> SharedGre = Start(() => GenerateMixed("generated-erspan-gre.pcap", 3, "--gre-share", "0.7"));
     private static readonly Lazy<Task<AnalysedCapture>> SharedScenarios = Start(GenerateScenarios);
 
     /// <summary>The scratch folder of this test run.</summary>
@@ -75,6 +77,8 @@ public sealed class OracleCaptures
 
     internal AnalysedCapture Mixed => SharedMixed.Value.GetAwaiter().GetResult();
 
+    internal AnalysedCapture Gre => SharedGre.Value.GetAwaiter().GetResult();
+
     internal AnalysedCapture Scenarios => SharedScenarios.Value.GetAwaiter().GetResult();
 
     internal AnalysedCapture ByName(string name) => name switch
@@ -82,14 +86,15 @@ public sealed class OracleCaptures
         "sample" => Sample,
         "vxlan" => Vxlan,
         "mixed" => Mixed,
+        "gre" => Gre,
         "scenarios" => Scenarios,
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "sample, vxlan, mixed or scenarios"),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "sample, vxlan, mixed, gre or scenarios"),
     };
 
     /// <summary>Starts preparing every capture (once per test run), so they are made in parallel.</summary>
     public void StartAll()
     {
-        foreach (var capture in new[] { SharedSample, SharedVxlan, SharedMixed, SharedScenarios })
+        foreach (var capture in new[] { SharedSample, SharedVxlan, SharedMixed, SharedGre, SharedScenarios })
         {
             _ = capture.Value;
         }

@@ -49,6 +49,33 @@ public class ReplayOracleTests(OracleCaptures captures) : OracleCaptureTests(cap
     }
 
     [Fact]
+    public void Replay_GeneratedErspanAndGreCapture_EveryFlowMatchesTsharkPacketsAndBytes()
+    {
+        var capture = Captures.Gre;
+        var oracle = capture.Oracle;
+
+        Assert.Equal(0, capture.Replay.Result.ExitCode);
+        FlowComparison.AssertSameFlows(oracle, capture.Replay, capture.Description);
+        var flows = oracle.Flows.Values.ToList();
+        Assert.True(flows.Count >= 250, $"only {flows.Count} flows");
+        Assert.True(flows.Count(flow => flow.First.Tunnel == "erspan") >= 100, "too few ERSPAN flows");
+        Assert.True(flows.Count(flow => flow.First.Tunnel == "gre") >= 20, "too few flows of Ethernet bridged over GRE");
+        Assert.Contains(flows, flow => flow.First.Tunnel == "vxlan");
+
+        // Session IDs are 10 bits (the generator takes the VNI mod 1024), GRE keys are the VNIs.
+        Assert.Equal(new uint[] { 0, 100, 200, 1023 }, flows.Where(flow => flow.First.Tunnel == "erspan").Select(flow => flow.Key.Vni).Distinct().Order());
+        Assert.Contains(flows, flow => flow.First.Tunnel == "gre" && flow.Key.Vni == 16777215);
+
+        // Tagged mirrored frames, and untagged ones whose VLAN only the ERSPAN header carries.
+        var protocols = Array.IndexOf(TsharkOracle.Fields, "frame.protocols");
+        var erspanVlan = Array.IndexOf(TsharkOracle.Fields, "erspan.vlan");
+        var rows = capture.TsharkRows.Select(row => row.Split('\t')).Where(columns => columns[protocols].Contains(":erspan:", StringComparison.Ordinal)).ToList();
+        Assert.Contains(rows, columns => columns[protocols].Contains(":erspan:eth:ethertype:vlan:", StringComparison.Ordinal));
+        Assert.Contains(rows, columns => !columns[protocols].Contains(":erspan:eth:ethertype:vlan:", StringComparison.Ordinal) && columns[erspanVlan] is not ("" or "0"));
+        Assert.Empty(oracle.UnattributedFragments);
+    }
+
+    [Fact]
     public void Replay_GeneratedScenarioCapture_EveryFlowMatchesTsharkPacketsAndBytes()
     {
         var capture = Captures.Scenarios;
@@ -65,6 +92,7 @@ public class ReplayOracleTests(OracleCaptures captures) : OracleCaptureTests(cap
     [InlineData("sample", 2)]
     [InlineData("vxlan", 50)]
     [InlineData("mixed", 50)]
+    [InlineData("gre", 50)]
     [InlineData("scenarios", 150)]
     public void Replay_Capture_InitiatorIsTheFirstSynSenderElseTheFirstPacketSender(string name, int minimumHandshakes)
     {
@@ -185,6 +213,7 @@ public class ReplayOracleTests(OracleCaptures captures) : OracleCaptureTests(cap
     /// </summary>
     [Theory]
     [InlineData("vxlan")]
+    [InlineData("gre")]
     [InlineData("scenarios")]
     public void Replay_SameTupleInSeveralVnis_StaysOneFlowPerVni(string name)
     {

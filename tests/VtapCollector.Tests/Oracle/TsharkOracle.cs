@@ -135,7 +135,9 @@ internal sealed class OracleFlow(FlowKey key)
 /// <c>eth:ethertype:ip:udp:vxlan:eth:ethertype:vlan:ethertype:ip:icmp:ip:udp:data</c>:
 /// </para>
 /// <list type="number">
-/// <item>The innermost tunnel is the LAST <c>vxlan</c> or <c>geneve</c> token (none: plain traffic, VNI 0).</item>
+/// <item>The innermost tunnel is the LAST <c>vxlan</c>, <c>geneve</c> or <c>erspan</c> token, or <c>gre</c>
+/// token followed by <c>eth</c> (Ethernet bridged over GRE; other GRE is no tunnel to the collector) (none: plain traffic, VNI 0).
+/// Its segment id is <c>vxlan.vni</c>, <c>geneve.vni</c>, <c>erspan.spanid</c> or <c>gre.key</c> (0 without a key).</item>
 /// <item>The inner IP layer is the FIRST <c>ip</c> or <c>ipv6</c> token after it. Later IP tokens
 /// are quoted headers inside ICMP errors and must not be used. No such token: the frame carries no
 /// inner IP packet (ARP, for example) and makes no flow.</item>
@@ -173,7 +175,7 @@ internal sealed class TsharkOracle
     /// <summary>The tshark fields read, in column order.</summary>
     public static readonly string[] Fields =
     [
-        "frame.number", "frame.time_epoch", "frame.protocols", "vxlan.vni", "geneve.vni", "vlan.id",
+        "frame.number", "frame.time_epoch", "frame.protocols", "vxlan.vni", "geneve.vni", "erspan.spanid", "erspan.vlan", "gre.key", "vlan.id",
         "ip.src", "ip.dst", "ip.len", "ip.proto", "ip.flags.mf", "ip.frag_offset", "ip.id",
         "ipv6.src", "ipv6.dst", "ipv6.plen",
         "tcp.srcport", "tcp.dstport", "tcp.flags", "udp.srcport", "udp.dstport",
@@ -326,8 +328,15 @@ internal sealed class TsharkOracle
     {
         var tokens = row["frame.protocols"].Single().Split(':');
 
-        // 1. The innermost tunnel: the last vxlan/geneve token.
-        var tunnelAt = Array.FindLastIndex(tokens, token => token is "vxlan" or "geneve");
+        // 1. The innermost tunnel: the last vxlan/geneve/erspan token, or gre carrying Ethernet.
+        var tunnelAt = -1;
+        for (var i = tokens.Length - 1; i >= 0 && tunnelAt < 0; i--)
+        {
+            if (tokens[i] is "vxlan" or "geneve" or "erspan" || (tokens[i] == "gre" && i + 1 < tokens.Length && tokens[i + 1] == "eth"))
+            {
+                tunnelAt = i;
+            }
+        }
 
         // 2. The inner IP layer: the first ip/ipv6 token after the tunnel (or in the whole frame).
         var ipAt = Array.FindIndex(tokens, tunnelAt + 1, token => token is "ip" or "ipv6");
@@ -341,8 +350,13 @@ internal sealed class TsharkOracle
         string? tunnelSource = null, tunnelDestination = null;
         if (tunnelAt >= 0)
         {
-            // vxlan.vni is printed in decimal, geneve.vni in hex (0x0000c8).
-            vni = (uint)row.Int($"{tunnel}.vni", Occurrence(tokens, tunnelAt));
+            // vxlan.vni is printed in decimal, geneve.vni in hex (0x0000c8), gre.key in hex too.
+            vni = tunnel switch
+            {
+                "erspan" => OptionalField(row, "erspan.spanid", Occurrence(tokens, tunnelAt)),
+                "gre" => GreKey(row, Occurrence(tokens, tunnelAt)),
+                _ => (uint)row.Int($"{tunnel}.vni", Occurrence(tokens, tunnelAt)),
+            };
 
             // The tunnel's endpoints: the IP layer that carries the tunnel, the last one before it.
             var outerAt = Array.FindLastIndex(tokens, tunnelAt, token => token is "ip" or "ipv6");
@@ -364,6 +378,11 @@ internal sealed class TsharkOracle
         if (vlanAt >= 0)
         {
             vlan = int.Parse(row.At("vlan.id", Occurrence(tokens, vlanAt)), CultureInfo.InvariantCulture);
+        }
+        else if (tunnel == "erspan" && row["erspan.vlan"].Length > Occurrence(tokens, tunnelAt))
+        {
+            // The schema: a mirrored frame without a tag of its own takes the ERSPAN header's VLAN.
+            vlan = row.Int("erspan.vlan", Occurrence(tokens, tunnelAt));
         }
 
         // 3. The inner IP header's fields, at its occurrence among its own tokens.
@@ -475,6 +494,21 @@ internal sealed class TsharkOracle
             laterFragment,
             row["communityid"].Length == 0 ? null : string.Join(" / ", row["communityid"]));
         return (packet, isFragment ? (fragmentId, laterFragment) : null);
+    }
+
+    /// <summary>A field only some headers of the kind carry (ERSPAN type I has no session ID), 0 when this one has none.</summary>
+    private static uint OptionalField(Row row, string field, int occurrence) =>
+        occurrence < row[field].Length ? (uint)row.Int(field, occurrence) : 0u;
+
+    /// <summary>
+    /// The key of a GRE header that carries Ethernet, 0 when it has none. gre.key occurs only for
+    /// GRE headers with the K bit, so its occurrences line up with the gre tokens only when every
+    /// GRE layer has one; the generated captures have one GRE layer per frame.
+    /// </summary>
+    private static uint GreKey(Row row, int occurrence)
+    {
+        var keys = row["gre.key"];
+        return occurrence < keys.Length ? (uint)row.Int("gre.key", occurrence) : 0u;
     }
 
     /// <summary>How many tokens equal to tokens[position] come before it: the field occurrence of that layer.</summary>

@@ -12,6 +12,7 @@ public class SystemdUnitTests
     private static readonly TimeSpan Quick = TimeSpan.FromSeconds(60);
     private static readonly string Unit = PackagingTools.InRepository("systemd", "vtap-collector.service");
     private static readonly string AfPacketDropIn = PackagingTools.InRepository("systemd", "af-packet.conf");
+    private static readonly string GreSocketDropIn = PackagingTools.InRepository("systemd", "gre-socket.conf");
     private static readonly string AfXdpDropIn = PackagingTools.InRepository("systemd", "af-xdp.conf");
 
     [Fact]
@@ -57,6 +58,32 @@ public class SystemdUnitTests
             File.Copy(AfPacketDropIn, Path.Combine(system, "vtap-collector.service.d", "af-packet.conf"));
             var security = PackagingTools.RunOk("systemd-analyze", ["security", "--offline=yes", $"--root={root}", "vtap-collector.service"], Quick);
             Assert.Contains("✗ RestrictAddressFamilies=~AF_PACKET", security.StandardOutput, StringComparison.Ordinal);
+            Assert.True(PackagingTools.ExposureLevel(security.StandardOutput) < 2.1, security.StandardOutput);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Gre_socket_drop_in_adds_only_net_raw_and_stays_below_2_1()
+    {
+        var directives = PackagingTools.UnitDirectives(GreSocketDropIn);
+        Assert.Equal(
+            ["AmbientCapabilities=CAP_NET_RAW", "CapabilityBoundingSet=CAP_NET_RAW", "PrivateUsers=no"],
+            directives.Select(d => $"{d.Key}={d.Value}").Order(StringComparer.Ordinal));
+
+        // Raw IP sockets are AF_INET and AF_INET6, which the unit already allows: no packet sockets.
+        var root = Directory.CreateTempSubdirectory("vtap-security-").FullName;
+        try
+        {
+            var system = Path.Combine(root, "etc", "systemd", "system");
+            Directory.CreateDirectory(Path.Combine(system, "vtap-collector.service.d"));
+            File.Copy(Unit, Path.Combine(system, "vtap-collector.service"));
+            File.Copy(GreSocketDropIn, Path.Combine(system, "vtap-collector.service.d", "gre-socket.conf"));
+            var security = PackagingTools.RunOk("systemd-analyze", ["security", "--offline=yes", $"--root={root}", "vtap-collector.service"], Quick);
+            Assert.Contains("✓ RestrictAddressFamilies=~AF_PACKET", security.StandardOutput, StringComparison.Ordinal);
             Assert.True(PackagingTools.ExposureLevel(security.StandardOutput) < 2.1, security.StandardOutput);
         }
         finally

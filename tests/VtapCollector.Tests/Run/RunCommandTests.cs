@@ -117,7 +117,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         File.WriteAllText(daemon.ConfigPath, File.ReadAllText(daemon.ConfigPath).Replace("192.0.2.0/24", "127.0.0.0/8", StringComparison.Ordinal));
         daemon.Signal(DaemonProcess.SigHup);
         Assert.True(DaemonProcess.WaitFor(() => daemon.Metric("vtap_config_reloads_total{result=\"success\"}") >= 1, Wait), daemon.Logs);
-        Assert.True(DaemonProcess.WaitFor(() => daemon.Logs.Contains("Configuration reloaded: allow-list now 127.0.0.0/8; any VNI.", StringComparison.Ordinal), Wait), daemon.Logs);
+        Assert.True(DaemonProcess.WaitFor(() => daemon.Logs.Contains("Configuration reloaded: allow-list now 127.0.0.0/8; any VNI; networks now none.", StringComparison.Ordinal), Wait), daemon.Logs);
 
         SendAndWait(daemon, capture.Path, 2 * datagrams);
         Assert.Equal(0, daemon.Terminate(Wait));
@@ -158,9 +158,9 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"0.0.0.0\" ] } }", "Sources:Udp:Listen entry '0.0.0.0' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"1.2.3:4789\" ] } }", "Sources:Udp:Listen entry '1.2.3:4789' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Lisen\": [ \"0.0.0.0:4789\" ] } }", "Unknown configuration key 'Sources:Udp:Lisen'; the keys under Sources:Udp are Enabled, Listen, Sockets, ReceiveBufferBytes, BatchSize, MaxDatagramBytes." },
-        { "\"Sources\": { \"Dpdk\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Dpdk'; the keys under Sources are Udp, AfPacket, Pcap, Xdp." },
-        { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
-        { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
+        { "\"Sources\": { \"Dpdk\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Dpdk'; the keys under Sources are Udp, AfPacket, Pcap, Gre, Xdp." },
+        { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
+        { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Logging." },
         { "\"Pipeline\": { \"DispatchOverflow\": \"Sometimes\" }", "Pipeline:DispatchOverflow 'Sometimes' is not one of Block, DropNewest." },
         { "\"Pipeline\": { \"Workers\": \"many\" }", "Pipeline:Workers 'many' is not a whole number." },
         { "\"Pipeline\": { \"DispatchQueueCapacity\": 1000 }", "Pipeline:DispatchQueueCapacity must be a power of two between 64 and 16777216 (was 1000)." },
@@ -170,6 +170,9 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sinks\": { \"Ipfix\": { \"Enabled\": true, \"Collectors\": [ \"udp://127.0.0.1:4739\" ], \"MaxMessageBytes\": 100 } }", "Sinks:Ipfix:MaxMessageBytes must be from" },
         { "\"Metrics\": { \"Listen\": \"localhost\" }", "Metrics:Listen 'localhost' is not ADDRESS:PORT (example: 127.0.0.1:9464)." },
         { "\"Sources\": { \"AfPacket\": { \"Enabled\": true } }", "Sources:AfPacket:Interface must name the network interface to capture on (for example eth1)." },
+        { "\"Sources\": { \"Gre\": { \"Enabled\": true, \"Listen\": [ \"10.1.2\" ] } }", "Sources:Gre:Listen entry '10.1.2' is not an IP address (examples: 0.0.0.0, ::, 10.1.2.3)." },
+        { "\"Sources\": { \"Gre\": { \"Enabled\": true, \"BatchSize\": 0 } }", "Sources:Gre:BatchSize must be between 1 and 1024 (was 0)." },
+        { "\"Sources\": { \"Gre\": { \"Enabled\": true } }, \"Decoder\": { \"Gre\": false }", "Sources:Gre:Enabled needs Decoder:Gre; set Decoder:Gre to true or disable the GRE source." },
         { "\"Sources\": { \"Xdp\": { \"Enabled\": true } }", "Sources:Xdp:Interface must name the network interface to receive on (for example eth1)." },
         { "\"Sources\": { \"Xdp\": { \"Enabled\": true, \"Interface\": \"eth1\", \"RingSize\": 1000 } }", "Sources:Xdp: RingSize must be a power of two from 64 to 32768 (was 1000)." },
         { "\"Sources\": { \"Xdp\": { \"AttachMode\": \"Fast\" } }", "Sources:Xdp:AttachMode 'Fast' is not one of Auto, Native, Generic." },

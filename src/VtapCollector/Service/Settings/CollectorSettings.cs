@@ -9,6 +9,7 @@ internal sealed class CollectorSettings
 {
     public Engine.Sources.SourcesSettings Sources { get; set; } = new();
     public AllowListSettings AllowList { get; set; } = new();
+    public Dictionary<string, NetworkSettings> Networks { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     public DecoderSettings Decoder { get; set; } = new();
     public FlowSettings Flows { get; set; } = new();
     public Engine.PipelineOptions Pipeline { get; set; } = new();

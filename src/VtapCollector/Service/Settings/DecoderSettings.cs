@@ -11,6 +11,9 @@ internal sealed class DecoderSettings
     /// <summary>UDP ports decapsulated as Geneve. Default 6081.</summary>
     public List<ushort> GenevePorts { get; set; } = [];
 
+    /// <summary>Decapsulate ERSPAN and Ethernet bridged over GRE (IP protocol 47); the capture filters then take GRE too. Default true.</summary>
+    public bool Gre { get; set; } = true;
+
     /// <summary>The decoder's options (the defaults where a list is empty), or null and one sentence.</summary>
     public DecoderOptions? ToOptions(out string? error)
     {
@@ -19,6 +22,7 @@ internal sealed class DecoderSettings
         {
             VxlanPorts = VxlanPorts.Count == 0 ? [DecoderOptions.VxlanIanaPort, DecoderOptions.VxlanLinuxPort] : VxlanPorts,
             GenevePorts = GenevePorts.Count == 0 ? [DecoderOptions.GeneveIanaPort] : GenevePorts,
+            Gre = Gre,
         };
         error = options.Validate() is { } invalid ? "Decoder: " + invalid : null;
         return error is null ? options : null;

@@ -12,6 +12,9 @@ internal sealed class MetricsSettings
     /// <summary>Mirror sources counted under their own label; later ones share <c>tunnel_source="other"</c>. Default 256.</summary>
     public int MaxTunnelSourceLabels { get; set; } = 256;
 
+    /// <summary>Configured network names counted under their own <c>src_network</c>/<c>dst_network</c> label; later ones (and unmatched addresses) share <c>other</c>. Default 64.</summary>
+    public int MaxNetworkLabels { get; set; } = 64;
+
     /// <summary>Seconds without a received packet after which <c>/readyz</c> reports not receiving; 0: never. Default 0.</summary>
     public int ReadyMaxIdleSeconds { get; set; }
 
@@ -26,6 +29,11 @@ internal sealed class MetricsSettings
         else if (MaxVniLabels is < 0 or > 100_000 || MaxTunnelSourceLabels is < 0 or > 100_000)
         {
             error = "Metrics:MaxVniLabels and Metrics:MaxTunnelSourceLabels must be between 0 and 100000.";
+        }
+        else if (MaxNetworkLabels is < 0 or > 256)
+        {
+            // Each worker keeps a square matrix of counters over the labels: 256 is 1.6 MB per worker.
+            error = $"Metrics:MaxNetworkLabels must be between 0 and 256 (was {MaxNetworkLabels}).";
         }
         else if (ReadyMaxIdleSeconds < 0)
         {

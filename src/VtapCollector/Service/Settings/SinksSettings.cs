@@ -5,14 +5,15 @@ internal sealed class SinksSettings
 {
     public StdoutSinkSettings Stdout { get; set; } = new();
     public FileSinkSettings File { get; set; } = new();
-    public KafkaSettings Kafka { get; set; } = new();
+    /// <summary>The Kafka library's own options, bound as they are (each documented there in full).</summary>
+    public Kafka.KafkaSinkOptions Kafka { get; set; } = new();
     public IpfixSettings Ipfix { get; set; } = new();
 
     /// <summary>One sentence naming the first invalid setting of the <c>Sinks</c> section, or null.</summary>
     public string? Validate() =>
         Export.Formats.RecordFormats.Validate("Sinks:Stdout:Format", Stdout.Format)
         ?? (File.Enabled ? File.ToOptions().Validate() : null)
-        ?? (Kafka.Enabled ? Kafka.ToOptions().Validate() : null)
+        ?? (Kafka.Enabled ? Kafka.Validate() : null)
         ?? (Ipfix.Enabled ? Ipfix.ToOptions().Validate() : null);
 }
 
@@ -55,66 +56,6 @@ internal sealed class FileSinkSettings
         MaxFileBytes = MaxFileBytes,
         MaxTotalBytes = MaxTotalBytes,
         RotateInterval = TimeSpan.FromSeconds(Math.Max(0, RotateIntervalSeconds)),
-    };
-}
-
-/// <summary>The Kafka sink and its disk spool (the library's <c>KafkaSinkOptions</c> documents each in full).</summary>
-internal sealed class KafkaSettings
-{
-    /// <summary>Default false.</summary>
-    public bool Enabled { get; set; }
-
-    /// <summary>Brokers to bootstrap from, <c>host:port[,host:port...]</c>. Required when enabled.</summary>
-    public string BootstrapServers { get; set; } = "";
-
-    /// <summary>Default vtap-flows.</summary>
-    public string Topic { get; set; } = "vtap-flows";
-
-    /// <summary>The record format of the messages. Default vtap.</summary>
-    public string Format { get; set; } = Export.Formats.RecordFormats.Default;
-
-    /// <summary>Any librdkafka producer property, passed through (<c>Sinks:Kafka:Producer:security.protocol</c>, ...); they override the safe defaults.</summary>
-    public Dictionary<string, string> Producer { get; set; } = [];
-
-    /// <summary>Records held in memory for the brokers before records go to the spool. Default 100000.</summary>
-    public int QueueMaxRecords { get; set; } = 100_000;
-
-    /// <summary>Default /var/lib/vtap-collector/kafka-spool.</summary>
-    public string SpoolDirectory { get; set; } = "/var/lib/vtap-collector/kafka-spool";
-
-    /// <summary>Default 1073741824 (1 GiB).</summary>
-    public long SpoolMaxBytes { get; set; } = 1024L * 1024 * 1024;
-
-    /// <summary>Default 67108864 (64 MiB).</summary>
-    public long SpoolSegmentBytes { get; set; } = 64L * 1024 * 1024;
-
-    /// <summary>Never, EverySegment or EverySecond. Default EverySecond.</summary>
-    public Kafka.SpoolFsyncPolicy SpoolFsync { get; set; } = Kafka.SpoolFsyncPolicy.EverySecond;
-
-    /// <summary>DropNewest or DropOldest when the spool is full. Default DropNewest.</summary>
-    public Kafka.SpoolOverflowPolicy SpoolOverflow { get; set; } = Kafka.SpoolOverflowPolicy.DropNewest;
-
-    /// <summary><c>/readyz</c> fails while the spool holds more than this. Default 536870912 (512 MiB).</summary>
-    public long ReadyWatermarkBytes { get; set; } = 512L * 1024 * 1024;
-
-    /// <summary>After the spool's files fail, the least time before they are tried again. Default 00:00:05.</summary>
-    public TimeSpan SpoolRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>The sink's options.</summary>
-    public Kafka.KafkaSinkOptions ToOptions() => new()
-    {
-        BootstrapServers = BootstrapServers,
-        Topic = Topic,
-        Format = Format,
-        Producer = new Dictionary<string, string>(Producer, StringComparer.Ordinal),
-        QueueMaxRecords = QueueMaxRecords,
-        SpoolDirectory = SpoolDirectory,
-        SpoolMaxBytes = SpoolMaxBytes,
-        SpoolSegmentBytes = SpoolSegmentBytes,
-        SpoolFsync = SpoolFsync,
-        SpoolOverflow = SpoolOverflow,
-        ReadyWatermarkBytes = ReadyWatermarkBytes,
-        SpoolRetryInterval = SpoolRetryInterval,
     };
 }
 
