@@ -330,6 +330,23 @@ public sealed class XdpSourceTests
     }
 
     [Fact]
+    public void A_jumbo_MTU_is_refused_by_native_XDP_with_one_sentence_and_served_by_generic_XDP_in_Auto()
+    {
+        using var pair = VethPair.Create();
+
+        // A veth's native XDP takes frames of one page: its peer's 9000-byte MTU is too large.
+        IpCommand.Run($"-n {pair.SenderNamespace} link set dev {pair.SenderInterface} mtu 9000");
+        IpCommand.Run($"-n {pair.CaptureNamespace} link set dev {pair.CaptureInterface} mtu 9000");
+
+        var error = Assert.Throws<LiveCaptureException>(() => Open(pair, XdpAttachMode.Native));
+        Assert.Equal(
+            $"Interface '{pair.CaptureInterface}' has an MTU too large for its driver's native XDP (a frame must fit one page, about 3500 bytes): lower the MTU or set Sources:Xdp:AttachMode to Auto or Generic.",
+            error.Message);
+        using var sockets = Open(pair, XdpAttachMode.Auto);
+        Assert.Equal(XdpAttachMode.Generic, sockets.All[0].AttachMode);
+    }
+
+    [Fact]
     public void A_missing_interface_fails_with_one_sentence()
     {
         using var pair = VethPair.Create();

@@ -141,8 +141,9 @@ public sealed unsafe class XdpAttachment : IDisposable
                 return;
             }
 
-            // EOPNOTSUPP: the driver has no ndo_bpf; EINVAL from some drivers for the same reason.
-            if (mode == XdpAttachMode.Native || errno is not (XdpInterop.Eopnotsupp or XdpInterop.Einval))
+            // EOPNOTSUPP: the driver has no ndo_bpf; EINVAL from some drivers for the same reason;
+            // ERANGE: the MTU is larger than the driver's XDP takes in one buffer.
+            if (mode == XdpAttachMode.Native || errno is not (XdpInterop.Eopnotsupp or XdpInterop.Einval or XdpInterop.Erange))
             {
                 throw LinkFailure(errno, native: true);
             }
@@ -291,6 +292,9 @@ public sealed unsafe class XdpAttachment : IDisposable
         { ErrorNumber = errno },
         XdpInterop.Eperm or XdpInterop.Eacces => new LiveCaptureException(
             $"Attaching the XDP program to interface '{Interface}' needs the CAP_NET_ADMIN capability: run as root or grant it (systemd: the af-xdp.conf drop-in).")
+        { ErrorNumber = errno },
+        XdpInterop.Erange => new LiveCaptureException(
+            $"Interface '{Interface}' has an MTU too large for its driver's native XDP (a frame must fit one page, about 3500 bytes): lower the MTU or set Sources:Xdp:AttachMode to Auto or Generic.")
         { ErrorNumber = errno },
         XdpInterop.Eopnotsupp or XdpInterop.Einval when native => new LiveCaptureException(
             $"Interface '{Interface}' has no native XDP support in its driver: set Sources:Xdp:AttachMode to Generic (slower) or Auto.")

@@ -139,6 +139,7 @@ internal static unsafe partial class XdpInterop
     public const int Enodev = 19;
     public const int Einval = 22;
     public const int Enospc = 28;
+    public const int Erange = 34;
     public const int Enosys = 38;
     public const int Enetdown = 100;
     public const int Enobufs = 105;
