@@ -20,6 +20,16 @@
 #   --user 0: Docker (and Kubernetes) hand an added capability to root only, not to a non-root
 #   user (no ambient capabilities); with --cap-drop ALL that root holds CAP_NET_RAW and nothing else.
 #
+# AF_XDP source (Sources:Xdp): the host's network, CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW, and
+# locked memory for the sockets' UMEM (64 MiB per receive queue by default):
+#   docker run -d --name vtap --network host --user 0 --cap-drop ALL \
+#     --cap-add BPF --cap-add NET_ADMIN --cap-add NET_RAW --ulimit memlock=-1 \
+#     -e VTAP__SOURCES__UDP__ENABLED=false -e VTAP__SOURCES__XDP__ENABLED=true \
+#     -e VTAP__SOURCES__XDP__INTERFACE=eth1 vtap-collector
+#   A seccomp profile that refuses the bpf() system call (older Docker defaults allow it only
+#   with CAP_SYS_ADMIN) shows as the sentence about CAP_BPF: use a profile that allows bpf.
+#   The program is attached through a bpf link, so a container that is killed leaves none behind.
+#
 # Stopping: at SIGTERM every active flow is ended and written out, which may take up to
 # Pipeline:ShutdownTimeoutSeconds (20 s): give it time with docker stop -t 30 (or --stop-timeout 30).
 #

@@ -105,7 +105,7 @@ install -m 0644 "$repo/systemd/vtap-collector.service" "$repo/systemd/vtap-colle
     "$stage/lib/systemd/system/"
 install -m 0644 "$packaging/sysctl/60-vtap-collector.conf" "$stage/usr/lib/sysctl.d/"
 
-install -m 0644 "$repo/systemd/af-packet.conf" "$repo/systemd/gre-socket.conf" "$packaging/container.json" "$doc/examples/"
+install -m 0644 "$repo/systemd/af-packet.conf" "$repo/systemd/gre-socket.conf" "$repo/systemd/af-xdp.conf" "$packaging/container.json" "$doc/examples/"
 install -m 0644 "$repo/systemd/README.md" "$doc/README.systemd.md"
 sed "s|@MAINTAINER@|$maintainer|" "$packaging/debian/copyright.in" >"$doc/copyright"
 chmod 0644 "$doc/copyright"

@@ -5,11 +5,13 @@
 # librdkafka1 is what the .deb depends on, lintian/shellcheck check the package and its scripts,
 # cloud-init and packer validate the VM image recipes, afl++ fuzzes the parsers (with the sharpfuzz
 # tool, installed into .tools/, instrumenting the assemblies), nfdump (nfcapd) and pmacct (nfacctd)
-# are the IPFIX collectors the export is checked against.
+# are the IPFIX collectors the export is checked against, iputils-ping checks that the host's own
+# traffic still flows while the AF_XDP source's program is attached, and xdp-tools attaches another
+# tool's XDP program that the source must leave in place.
 # Idempotent: installs only what is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-packages=(tshark tcpdump python3-scapy iproute2 iptables libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase afl++ nfdump pmacct)
+packages=(tshark tcpdump python3-scapy iproute2 iptables libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase afl++ nfdump pmacct iputils-ping xdp-tools)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -34,7 +34,7 @@ internal sealed class ReceiverCounters
         TunnelSourcePackets = new long[tunnelSourceLabels + 1];
     }
 
-    /// <summary>The metric's <c>source</c> label: udp, af_packet, pcap or gre.</summary>
+    /// <summary>The metric's <c>source</c> label: udp, af_packet, pcap, gre or xdp.</summary>
     public string Source { get; }
 
     public long Packets;

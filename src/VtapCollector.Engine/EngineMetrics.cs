@@ -11,7 +11,7 @@ namespace VtapCollector.Engine;
 /// </summary>
 internal sealed class EngineMetrics(FlowEngine engine) : IMetricSource
 {
-    private static readonly string[] SourceLabels = ["udp", "af_packet", "pcap", "gre", "file"];
+    private static readonly string[] SourceLabels = ["udp", "af_packet", "pcap", "gre", "xdp", "file"];
 
     public void CollectMetrics(MetricSet m)
     {

@@ -117,7 +117,7 @@ internal sealed class FlowEngine : IDisposable
     public void SetNetworks(NetworkMap map) => Networks.Current = new NetworkRouting(map, NetworkLabels.Resolve(map));
 
     /// <summary>
-    /// The packet path of one source thread (<paramref name="sourceLabel"/>: udp, af_packet, pcap, gre, file).
+    /// The packet path of one source thread (<paramref name="sourceLabel"/>: udp, af_packet, pcap, gre, xdp, file).
     /// With the packet clock there must be exactly one.
     /// </summary>
     public PacketIngress AddIngress(string sourceLabel)

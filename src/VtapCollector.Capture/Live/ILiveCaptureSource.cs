@@ -1,7 +1,7 @@
 namespace VtapCollector.Capture.Live;
 
 /// <summary>
-/// A live capture on an interface (<see cref="AfPacketSource"/>, <see cref="PcapLiveSource"/>): what
+/// A live capture on an interface (<see cref="AfPacketSource"/>, <see cref="PcapLiveSource"/>, <see cref="Xdp.XdpSource"/>): what
 /// a receiving thread needs, one call per batch. The per-packet call goes to the struct handler.
 /// </summary>
 public interface ILiveCaptureSource : IDisposable

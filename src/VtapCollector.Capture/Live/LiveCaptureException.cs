@@ -1,7 +1,7 @@
 namespace VtapCollector.Capture.Live;
 
 /// <summary>
-/// A live capture source (<see cref="AfPacketSource"/>, <see cref="PcapLiveSource"/>) could not be
+/// A live capture source (<see cref="AfPacketSource"/>, <see cref="PcapLiveSource"/>, <see cref="Xdp.XdpSource"/>) could not be
 /// opened or read. The message is one sentence for the user: which interface, what went wrong and
 /// what to do about it. <see cref="ErrorNumber"/> and <see cref="PcapStatus"/> keep the
 /// operating system's or libpcap's code for callers that branch on it.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using VtapCollector.Capture.Live;
+using VtapCollector.Capture.Live.Xdp;
 using VtapCollector.Decoding;
 using VtapCollector.Engine.Ingress;
 
@@ -8,12 +9,13 @@ namespace VtapCollector.Engine.Sources;
 /// <summary>
 /// Opens the capture sources the settings enable: AF_PACKET rings joined in one fanout group (the
 /// kernel spreads frames over them; the symmetric dispatch after decoding still brings both
-/// directions of a flow to one worker), and one libpcap capture. Both are filtered in the kernel to
-/// UDP towards the configured tunnel ports, and to GRE when the decoder decapsulates it.
+/// directions of a flow to one worker), one libpcap capture, and one AF_XDP socket per receive
+/// queue. All are filtered in the kernel to UDP towards the configured tunnel ports, and to GRE
+/// when the decoder decapsulates it.
 /// </summary>
 internal static class CaptureSources
 {
-    public static void Open(SourcesSettings raw, int afPacketRings, DecoderOptions decoder, FlowEngine engine, List<(string, IDisposable, Func<string, ReceiverThread>)> sources)
+    public static void Open(SourcesSettings raw, int afPacketRings, DecoderOptions decoder, FlowEngine engine, List<(string, IDisposable, Func<string, ReceiverThread>)> sources, List<string> details)
     {
         var stop = engine.Stopping;
         var ports = decoder.VxlanPorts.Concat(decoder.GenevePorts).Distinct().ToList();
@@ -65,6 +67,18 @@ internal static class CaptureSources
                 sources.Add(("gre", socket, name => new CaptureReceiverThread(name, socket, engine.AddIngress("gre"), stop)));
             }
         }
+
+        if (raw.Xdp.Enabled)
+        {
+            var sockets = XdpSource.Open(raw.Xdp.ToOptions(ports, decoder.Gre));
+            foreach (var socket in sockets)
+            {
+                sources.Add(("xdp", socket, name => new CaptureReceiverThread(name, socket, engine.AddIngress("xdp"), stop)));
+            }
+
+            var first = sockets[0];
+            details.Add($"xdp on {first.Interface} ({sockets.Count} {(sockets.Count == 1 ? "queue" : "queues")}, {(first.AttachMode == XdpAttachMode.Native ? "native" : "generic")} XDP, {(first.ZeroCopy ? "zero-copy" : "copy mode")})");
+        }
     }
 
     /// <summary>UDP to the tunnel ports; with GRE, also IP protocol 47 over IPv4 or IPv6 (ERSPAN, bridged Ethernet).</summary>
@@ -76,7 +90,7 @@ internal static class CaptureSources
 }
 
 /// <summary>
-/// One live capture (an AF_PACKET ring or a libpcap handle): frames with their outer headers,
+/// One live capture (an AF_PACKET ring, a libpcap handle, a GRE socket or an AF_XDP socket): frames with their outer headers,
 /// decoded from the link layer up.
 /// </summary>
 internal sealed class CaptureReceiverThread : ReceiverThread
@@ -93,6 +107,10 @@ internal sealed class CaptureReceiverThread : ReceiverThread
         if (source is AfPacketSource ring)
         {
             Counters.ReceiveBufferBytes = (long)ring.BlockSizeBytes * ring.BlockCount;
+        }
+        else if (source is XdpSource socket)
+        {
+            Counters.ReceiveBufferBytes = socket.UmemBytes;
         }
     }
 

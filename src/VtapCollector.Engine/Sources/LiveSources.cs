@@ -15,6 +15,9 @@ internal sealed class LiveSources(FlowEngine engine) : IDisposable
 
     public IReadOnlyList<ReceiverThread> Receivers => _receivers;
 
+    /// <summary>How capture sources were set up where it depends on the machine (the AF_XDP modes), one phrase each, for the start-up log.</summary>
+    public List<string> Details { get; } = [];
+
     /// <summary>The UDP addresses actually bound (the real port when 0 was configured).</summary>
     public IEnumerable<IPEndPoint> UdpEndPoints => _receivers.OfType<UdpReceiverThread>().Select(r => r.LocalEndPoint).Distinct();
 
@@ -36,7 +39,7 @@ internal sealed class LiveSources(FlowEngine engine) : IDisposable
                 OpenUdp(settings.Udp, settings.Udp.EndPoints(), settings.Udp.EffectiveSockets, decoder, opened);
             }
 
-            CaptureSources.Open(settings, settings.AfPacket.EffectiveRings, decoder, engine, opened);
+            CaptureSources.Open(settings, settings.AfPacket.EffectiveRings, decoder, engine, opened, Details);
         }
         catch
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using VtapCollector.Capture;
 using VtapCollector.Capture.Live;
+using VtapCollector.Capture.Live.Xdp;
 using VtapCollector.Capture.Udp;
 
 namespace VtapCollector.Engine.Sources;
@@ -13,15 +14,17 @@ public sealed class SourcesSettings
     public PcapSourceSettings Pcap { get; set; } = new();
     public GreSourceSettings Gre { get; set; } = new();
 
+    public XdpSourceSettings Xdp { get; set; } = new();
+
     /// <summary>One sentence naming the first invalid setting of the <c>Sources</c> section, or null.</summary>
     public string? Validate()
     {
-        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled && !Gre.Enabled)
+        if (!Udp.Enabled && !AfPacket.Enabled && !Pcap.Enabled && !Gre.Enabled && !Xdp.Enabled)
         {
-            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled, Sources:Pcap:Enabled or Sources:Gre:Enabled to true.";
+            return "No source is enabled; set Sources:Udp:Enabled, Sources:AfPacket:Enabled, Sources:Pcap:Enabled, Sources:Gre:Enabled or Sources:Xdp:Enabled to true.";
         }
 
-        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null) ?? (Gre.Enabled ? Gre.Validate() : null);
+        return (Udp.Enabled ? Udp.Validate() : null) ?? AfPacket.Validate() ?? (Pcap.Enabled ? Pcap.Validate() : null) ?? (Gre.Enabled ? Gre.Validate() : null) ?? (Xdp.Enabled ? Xdp.Validate() : null);
     }
 }
 
@@ -179,5 +182,66 @@ public sealed class GreSourceSettings
 
         var socket = new GreSocketSourceOptions { ReceiveBufferBytes = ReceiveBufferBytes, BatchSize = BatchSize, MaxPacketBytes = MaxPacketBytes };
         return socket.Validate() is { } error ? "Sources:Gre:" + error : null;
+    }
+}
+
+/// <summary>
+/// AF_XDP sockets on one interface: an XDP program hands the tunnel traffic (UDP to the decoder's
+/// VXLAN and Geneve ports, and GRE when Decoder:Gre is on) straight from the driver to the collector and passes everything else to
+/// the kernel; needs CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN and a memlock limit that holds the UMEM (systemd/af-xdp.conf).
+/// </summary>
+public sealed class XdpSourceSettings
+{
+    /// <summary>Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The interface to receive on (required when enabled).</summary>
+    public string Interface { get; set; } = "";
+
+    /// <summary>Receive queues to read (one socket and thread each), from queue 0. 0: every receive queue of the interface. Default 0.</summary>
+    public int Queues { get; set; }
+
+    /// <summary>Bytes per UMEM frame, 2048 or 4096; a longer frame (minus 256 bytes of kernel headroom) is dropped and counted. Default 4096.</summary>
+    public int FrameSizeBytes { get; set; } = 4096;
+
+    /// <summary>Receive ring entries per queue, a power of two from 64 to 32768; the UMEM holds twice as many frames. Default 8192 (64 MiB per queue).</summary>
+    public int RingSize { get; set; } = 8192;
+
+    /// <summary>Frames read per batch at most. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Microseconds to let frames gather when a wake-up finds less than a batch (0 to 10000; 0: read at once). Default 500.</summary>
+    public int BatchWaitMicroseconds { get; set; } = 500;
+
+    /// <summary>Auto (native XDP, else generic), Native or Generic. Default Auto.</summary>
+    public XdpAttachMode AttachMode { get; set; } = XdpAttachMode.Auto;
+
+    /// <summary>Auto (zero-copy where the driver allows, else copy), Copy or ZeroCopy. Default Auto.</summary>
+    public XdpCopyMode CopyMode { get; set; } = XdpCopyMode.Auto;
+
+    /// <summary>The socket options for <paramref name="ports"/> (and GRE when <paramref name="gre"/>: the decoder decapsulates it).</summary>
+    public XdpSourceOptions ToOptions(IList<ushort> ports, bool gre = false) => new()
+    {
+        Interface = Interface,
+        Ports = ports,
+        RedirectGre = gre,
+        Queues = Queues,
+        FrameSizeBytes = FrameSizeBytes,
+        RingSize = RingSize,
+        BatchSize = BatchSize,
+        BatchWaitMicroseconds = BatchWaitMicroseconds,
+        AttachMode = AttachMode,
+        CopyMode = CopyMode,
+    };
+
+    /// <summary>One sentence naming the first invalid setting, or null.</summary>
+    public string? Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Interface))
+        {
+            return "Sources:Xdp:Interface must name the network interface to receive on (for example eth1).";
+        }
+
+        return ToOptions([4789]).Validate() is { } error ? "Sources:Xdp: " + error : null;
     }
 }

@@ -181,7 +181,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
 
     private string DescribeSources() =>
         string.Join(", ", _pipeline.Sources.UdpEndPoints.Select(e => $"udp {e}").Concat(
-            _pipeline.Sources.Receivers.Where(r => r.Counters.Source != "udp").Select(r => r.Counters.Source).Distinct()))
+            _pipeline.Sources.Receivers.Where(r => r.Counters.Source is not ("udp" or "xdp")).Select(r => r.Counters.Source).Distinct()).Concat(_pipeline.Sources.Details))
         + $" ({_pipeline.Sources.Receivers.Count} receiving threads)";
 
     private string? StalledThread(TimeSpan limit)

@@ -26,6 +26,7 @@ internal static class ConfigurationShape
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(AfPacketSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(PcapSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(GreSourceSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(XdpSourceSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(AllowListSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(NetworkSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(DecoderSettings))]

@@ -14,6 +14,12 @@ internal static unsafe partial class TestNative
     /// <summary>capability.h CAP_NET_RAW.</summary>
     public const int CapNetRaw = 13;
 
+    /// <summary>capability.h CAP_NET_ADMIN.</summary>
+    public const int CapNetAdmin = 12;
+
+    /// <summary>capability.h CAP_BPF (Linux 5.8).</summary>
+    public const int CapBpf = 39;
+
     /// <summary>capability.h _LINUX_CAPABILITY_VERSION_3 (two 32-bit words per set).</summary>
     public const uint CapabilityVersion3 = 0x20080522;
 
@@ -44,8 +50,35 @@ internal static unsafe partial class TestNative
     [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)]
     public static partial nint SendTo(int socket, byte* buffer, nuint length, int flags, byte* address, uint addressLength);
 
+    /// <summary>kill(2).</summary>
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int process, int signal);
+
     [LibraryImport("libc", EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial uint InterfaceIndex(string name);
+
+    /// <summary>Keeps only <paramref name="capabilities"/> in the calling thread's effective set (every other thread keeps its own).</summary>
+    public static void KeepOnlyOnThisThread(params int[] capabilities)
+    {
+        var header = stackalloc uint[2] { CapabilityVersion3, 0 };
+        var data = stackalloc uint[6];
+        if (CapabilityGet(header, data) != 0)
+        {
+            throw new InvalidOperationException($"capget failed: errno {Marshal.GetLastPInvokeError()}.");
+        }
+
+        data[0] = 0;
+        data[3] = 0;
+        foreach (var capability in capabilities)
+        {
+            data[capability < 32 ? 0 : 3] |= 1u << (capability % 32);
+        }
+
+        if (CapabilitySet(header, data) != 0)
+        {
+            throw new InvalidOperationException($"capset failed: errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
 
     /// <summary>Drops CAP_NET_RAW from the calling thread's effective set (the thread's other capabilities and every other thread keep theirs).</summary>
     public static void DropNetRawFromThisThread()

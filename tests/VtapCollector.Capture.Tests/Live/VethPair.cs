@@ -37,14 +37,14 @@ internal sealed class VethPair : IDisposable
 
     public string CaptureInterface { get; }
 
-    /// <summary>Creates the namespaces and the pair; fails with a clear message when not root.</summary>
-    public static VethPair Create()
+    /// <summary>Creates the namespaces and the pair (<paramref name="queues"/> receive and transmit queues on each end); fails with a clear message when not root.</summary>
+    public static VethPair Create(int queues = 1)
     {
         LiveTest.RequireRoot();
         var pair = new VethPair(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
         try
         {
-            pair.Build();
+            pair.Build(queues);
             return pair;
         }
         catch
@@ -81,12 +81,13 @@ internal sealed class VethPair : IDisposable
 
     private static string Mac(byte[] mac) => string.Join(':', mac.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
-    private void Build()
+    private void Build(int queues)
     {
         IpCommand.Run($"netns add {SenderNamespace}");
         IpCommand.Run($"netns add {CaptureNamespace}");
+        var queueCounts = queues == 1 ? "" : $" numtxqueues {queues} numrxqueues {queues}";
         IpCommand.Run(
-            $"link add {SenderInterface} netns {SenderNamespace} address {Mac(SenderMac)} type veth peer name {CaptureInterface} netns {CaptureNamespace} address {Mac(CaptureMac)}");
+            $"link add {SenderInterface} netns {SenderNamespace} address {Mac(SenderMac)}{queueCounts} type veth peer name {CaptureInterface} netns {CaptureNamespace} address {Mac(CaptureMac)}{queueCounts}");
         Configure(SenderNamespace, SenderInterface, SenderIpv4, SenderIpv6, CaptureIpv4, CaptureIpv6, CaptureMac);
         Configure(CaptureNamespace, CaptureInterface, CaptureIpv4, CaptureIpv6, SenderIpv4, SenderIpv6, SenderMac);
         WaitUntilUp(SenderNamespace, SenderInterface);

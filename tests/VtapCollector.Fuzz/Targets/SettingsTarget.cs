@@ -19,7 +19,7 @@ internal sealed class SettingsTarget : IFuzzTarget
     [
         "vtap-collector.dll VtapCollector.Service",
         "VtapCollector.Engine.dll VtapCollector.Engine.Ingress.AllowList VtapCollector.Engine.PipelineOptions VtapCollector.Engine.Sources",
-        "VtapCollector.Capture.dll VtapCollector.Capture.Udp.EndPointText VtapCollector.Capture.UdpTunnelReceiverOptions VtapCollector.Capture.Live.AfPacketSourceOptions",
+        "VtapCollector.Capture.dll VtapCollector.Capture.Udp.EndPointText VtapCollector.Capture.UdpTunnelReceiverOptions VtapCollector.Capture.Live.AfPacketSourceOptions VtapCollector.Capture.Live.Xdp.XdpSourceOptions",
         "VtapCollector.Export.dll VtapCollector.Export.Sinks.RotatingFileSinkOptions VtapCollector.Export.Formats",
         "VtapCollector.Kafka.dll VtapCollector.Kafka.KafkaSinkOptions",
         "VtapCollector.Flows.dll VtapCollector.Flows.FlowTableOptions",
@@ -79,7 +79,8 @@ internal sealed class SettingsTarget : IFuzzTarget
               "Sources": {
                 "Udp": { "Enabled": true, "Listen": [ "0.0.0.0:4789", "[::]:6081" ], "Sockets": 2 },
                 "AfPacket": { "Enabled": true, "Interface": "eth1", "Rings": 1 },
-                "Pcap": { "Enabled": false, "Interface": "eth2" }
+                "Pcap": { "Enabled": false, "Interface": "eth2" },
+                "Xdp": { "Enabled": false, "Interface": "eth3", "Queues": 2, "RingSize": 4096, "AttachMode": "Native", "CopyMode": "Auto" }
               },
               "AllowList": { "SourceCidrs": [ "10.1.0.0/16", "fd00::/8" ], "Vnis": [ 100, 200 ] },
               "Decoder": { "VxlanPorts": [ 4789, 8472 ], "GenevePorts": [ 6081 ] },

@@ -28,12 +28,21 @@ public sealed class GreSourceTests(OracleCaptures captures, ITestOutputHelper ou
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
-    private static readonly string Config = $$"""
+    /// <summary>
+    /// With <paramref name="source"/> gre: the GRE source beside a UDP socket. With xdp: the AF_XDP
+    /// source alone on the collector's interface, its XDP program taking both the VXLAN datagrams
+    /// and the GRE packets (Decoder:Gre is on by default).
+    /// </summary>
+    private static string Config(string source) => $$"""
         {
-          "Sources": {
-            "Udp": { "Listen": [ "{{CollectorAddress}}:4789" ], "Sockets": 1, "ReceiveBufferBytes": 16777216 },
-            "Gre": { "Enabled": true, "Listen": [ "{{CollectorAddress}}" ], "ReceiveBufferBytes": 16777216 }
-          },
+          "Sources": {{(source == "xdp"
+              ? """{ "Udp": { "Enabled": false }, "Xdp": { "Enabled": true, "Interface": "gk", "AttachMode": "Native", "RingSize": 4096 } }"""
+              : $$"""
+                {
+                  "Udp": { "Listen": [ "{{CollectorAddress}}:4789" ], "Sockets": 1, "ReceiveBufferBytes": 16777216 },
+                  "Gre": { "Enabled": true, "Listen": [ "{{CollectorAddress}}" ], "ReceiveBufferBytes": 16777216 }
+                }
+                """)}},
           "Pipeline": { "Workers": 2 },
           "Flows": { "Capacity": 65536 },
           "Sinks": { "Stdout": { "Enabled": true } },
@@ -61,8 +70,10 @@ public sealed class GreSourceTests(OracleCaptures captures, ITestOutputHelper ou
         print(sent)
         """;
 
-    [Fact]
-    public void Erspan_and_gre_mirrors_received_on_the_gre_source_give_the_flows_tshark_reads_from_the_frames()
+    [Theory]
+    [InlineData("gre")]
+    [InlineData("xdp")]
+    public void Erspan_and_gre_mirrors_received_on_the_gre_source_give_the_flows_tshark_reads_from_the_frames(string source)
     {
         var capture = captures.Gre;
         var suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 3));
@@ -77,13 +88,15 @@ public sealed class GreSourceTests(OracleCaptures captures, ITestOutputHelper ou
                 Ip("-n", name, "link", "set", "lo", "up");
             }
 
-            // Jumbo MTU: the generated frames carry inner packets up to 1500 bytes plus their tunnel headers.
-            Ip("link", "add", "gm", "netns", mirror, "mtu", "9000", "type", "veth", "peer", "name", "gk", "netns", collector, "address", CollectorMac, "mtu", "9000");
+            // Jumbo MTU: the generated frames carry inner packets up to 1500 bytes plus their tunnel
+            // headers. Native XDP on a veth takes frames of one page at most, so 3000 for AF_XDP.
+            var mtu = source == "xdp" ? "3000" : "9000";
+            Ip("link", "add", "gm", "netns", mirror, "mtu", mtu, "type", "veth", "peer", "name", "gk", "netns", collector, "address", CollectorMac, "mtu", mtu);
             Ip("-n", collector, "addr", "add", $"{CollectorAddress}/16", "dev", "gk");
             Ip("-n", mirror, "link", "set", "gm", "up");
             Ip("-n", collector, "link", "set", "gk", "up");
 
-            using var daemon = DaemonProcess.Start(Config, commandPrefix: InNamespace(collector));
+            using var daemon = DaemonProcess.Start(Config(source), commandPrefix: InNamespace(collector));
             var tshark = capture.TsharkRows.Count;
             var greFrames = capture.TsharkRows.Count(row => row.Contains(":gre:", StringComparison.Ordinal));
 
@@ -92,7 +105,9 @@ public sealed class GreSourceTests(OracleCaptures captures, ITestOutputHelper ou
             Assert.Equal(tshark.ToString(CultureInfo.InvariantCulture), sent.StandardOutput.Trim());
 
             DaemonProcess.WaitFor(
-                () => daemon.Metric("vtap_received_packets_total{source=\"gre\"}") + daemon.Metric("vtap_received_packets_total{source=\"udp\"}") == tshark
+                () => (source == "xdp"
+                        ? daemon.Metric("vtap_received_packets_total{source=\"xdp\"}")
+                        : daemon.Metric("vtap_received_packets_total{source=\"gre\"}") + daemon.Metric("vtap_received_packets_total{source=\"udp\"}")) == tshark
                     && daemon.Metric("vtap_queue_depth{queue=\"dispatch\"}") == 0,
                 Wait);
             var metrics = daemon.Get("/metrics").Body;
@@ -101,12 +116,21 @@ public sealed class GreSourceTests(OracleCaptures captures, ITestOutputHelper ou
 
             var run = daemon.ParseRecords();
             output.WriteLine($"{capture.Description}: {tshark} frames ({greFrames} GRE), {capture.Oracle.Flows.Count} flows; daemon: {run.Lines.Count} records, {run.FlowsById.Count} flows");
-            Assert.Contains($"vtap_received_packets_total{{source=\"gre\"}} {greFrames}\n", metrics, StringComparison.Ordinal);
-            Assert.Contains($"vtap_received_packets_total{{source=\"udp\"}} {tshark - greFrames}\n", metrics, StringComparison.Ordinal);
-            Assert.Contains("vtap_kernel_drops_total{source=\"gre\"} 0\n", metrics, StringComparison.Ordinal);
+            if (source == "xdp")
+            {
+                Assert.Contains($"vtap_received_packets_total{{source=\"xdp\"}} {tshark}\n", metrics, StringComparison.Ordinal);
+                Assert.Contains("vtap_kernel_drops_total{source=\"xdp\"} 0\n", metrics, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Contains($"vtap_received_packets_total{{source=\"gre\"}} {greFrames}\n", metrics, StringComparison.Ordinal);
+                Assert.Contains($"vtap_received_packets_total{{source=\"udp\"}} {tshark - greFrames}\n", metrics, StringComparison.Ordinal);
+                Assert.Contains("vtap_kernel_drops_total{source=\"gre\"} 0\n", metrics, StringComparison.Ordinal);
+            }
+
             Assert.Contains(run.FlowsById.Values, flow => flow.LastRecord.GetProperty("tunnel").GetString() == "erspan");
             Assert.Contains(run.FlowsById.Values, flow => flow.LastRecord.GetProperty("tunnel").GetString() == "gre");
-            FlowComparison.AssertSameFlows(capture.Oracle, run, $"{capture.Description} sent to the GRE and UDP sources");
+            FlowComparison.AssertSameFlows(capture.Oracle, run, $"{capture.Description} sent to the {source} source");
         }
         finally
         {

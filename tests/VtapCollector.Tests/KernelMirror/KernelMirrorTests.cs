@@ -24,11 +24,15 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
     /// The daemon listens on the collector's underlay address and admits only the mirror's source
     /// address and VNI, so every record also proves the allow-list lets the real mirror in.
     /// Metrics stay on the collector namespace's loopback (scraped with curl inside it): nothing
-    /// but the mirror's datagrams crosses the underlay.
+    /// but the mirror's datagrams crosses the underlay. With <paramref name="source"/> xdp the
+    /// daemon reads the underlay interface through AF_XDP (native XDP on the veth) instead of a
+    /// UDP socket.
     /// </summary>
-    private static readonly string Config = $$"""
+    private static string Config(string source) => $$"""
         {
-          "Sources": { "Udp": { "Listen": [ "{{MirrorLab.CollectorAddress}}:4789" ], "Sockets": 1, "ReceiveBufferBytes": 8388608 } },
+          "Sources": {{(source == "xdp"
+              ? """{ "Udp": { "Enabled": false }, "Xdp": { "Enabled": true, "Interface": "ul-k", "AttachMode": "Native", "RingSize": 1024 } }"""
+              : $$"""{ "Udp": { "Listen": [ "{{MirrorLab.CollectorAddress}}:4789" ], "Sockets": 1, "ReceiveBufferBytes": 8388608 } }""")}},
           "AllowList": { "SourceCidrs": [ "{{MirrorLab.MirrorSource}}/32" ], "Vnis": [ {{MirrorLab.Vni}} ] },
           "Pipeline": { "Workers": 2 },
           "Flows": { "Capacity": 65536 },
@@ -37,13 +41,15 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
         }
         """;
 
-    [Fact]
-    public void Kernel_mirrored_workload_gives_the_flows_tcpdump_saw_on_the_mirrored_interface()
+    [Theory]
+    [InlineData("udp")]
+    [InlineData("xdp")]
+    public void Kernel_mirrored_workload_gives_the_flows_tcpdump_saw_on_the_mirrored_interface(string source)
     {
         var lab = MirrorLab.Create();
         try
         {
-            using var daemon = DaemonProcess.Start(Config, commandPrefix: lab.InNamespace(lab.Collector));
+            using var daemon = DaemonProcess.Start(Config(source), commandPrefix: lab.InNamespace(lab.Collector));
 
             // ip netns exec execs the daemon: the process the test signals is the daemon itself, in the collector namespace.
             Assert.Equal(lab.Collector, MirrorLab.NamespaceOf(daemon.ProcessId));
@@ -53,7 +59,7 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
             lab.StartServers();
             lab.ConnectWorkload();
             lab.RunTraffic();
-            WaitUntilQuiet(lab, daemon);
+            WaitUntilQuiet(lab, daemon, source);
             var lost = lab.StopWorkloadCapture();
             Assert.True(lost == 0, $"tcpdump lost {lost} packets on wl-s (its kernel ring overflowed): the ground truth is incomplete");
             var (frames, frameBytes) = lab.CapturedFrames();
@@ -62,6 +68,13 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
             var exit = daemon.Terminate(Wait);
             Assert.True(exit == 0, $"exit code {exit}\n{daemon.Logs}");
             Assert.Contains("Stopped: every record was handed to the sinks", daemon.Logs, StringComparison.Ordinal);
+            if (source == "xdp")
+            {
+                Assert.Contains("xdp on ul-k (1 queue, native XDP, copy mode)", daemon.Logs, StringComparison.Ordinal);
+
+                // The daemon's exit took its XDP program off the interface.
+                Assert.DoesNotContain("xdp", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
+            }
 
             var truth = GroundTruth(lab);
             Assert.Equal(frames, truth.Frames);
@@ -80,11 +93,14 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
             FlowComparison.AssertSameFlows(truth, WithVniCheckedAndRemoved(daemon), "kernel mirror of wl-s (tcpdump on wl-s vs the daemon)");
 
             // Every mirrored frame reached the daemon as one datagram, unchanged (VXLAN adds 8 bytes
-            // of header to the inner Ethernet frame), and none was refused or lost on the way.
-            Assert.Equal(frames, Sample(metrics, "vtap_received_packets_total{source=\"udp\"}"));
-            Assert.Equal(frameBytes + (8 * frames), Sample(metrics, "vtap_received_bytes_total{source=\"udp\"}"));
-            Assert.Equal(frames, Sample(metrics, $"vtap_tunnel_source_packets_total{{tunnel_source=\"{MirrorLab.MirrorSource}\"}}"));
-            Assert.Equal(0, Sample(metrics, "vtap_kernel_drops_total{source=\"udp\"}"));
+            // of header to the inner Ethernet frame; the AF_XDP source counts the whole outer
+            // frame: Ethernet 14, IPv4 20, UDP 8 and VXLAN 8), and none was refused or lost on the way.
+            Assert.Equal(frames, Sample(metrics, $"vtap_received_packets_total{{source=\"{source}\"}}"));
+            Assert.Equal(frameBytes + ((source == "xdp" ? 50 : 8) * frames), Sample(metrics, $"vtap_received_bytes_total{{source=\"{source}\"}}"));
+            // A capture source learns the mirror source from the decoded outer header, so it counts
+            // only frames that decode (the ARP ones are rejected, below); a socket counts every datagram.
+            Assert.Equal(source == "xdp" ? truth.FramesWithInnerIp : frames, Sample(metrics, $"vtap_tunnel_source_packets_total{{tunnel_source=\"{MirrorLab.MirrorSource}\"}}"));
+            Assert.Equal(0, Sample(metrics, $"vtap_kernel_drops_total{{source=\"{source}\"}}"));
             Assert.Equal(0, Sample(metrics, "vtap_rejected_packets_total{reason=\"source_not_allowed\"}"));
             Assert.Equal(0, Sample(metrics, "vtap_rejected_packets_total{reason=\"vni_not_allowed\"}"));
             Assert.Equal(0, Sample(metrics, "vtap_dispatch_dropped_packets_total"));
@@ -104,19 +120,61 @@ public sealed class KernelMirrorTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A collector on AF_XDP killed outright (SIGKILL: no clean-up code runs) leaves no XDP program
+    /// on the interface: the program hangs on a bpf link the kernel closes with the process. The
+    /// next start attaches afresh and receives the mirror's datagrams.
+    /// </summary>
+    [Fact]
+    public void Killed_AF_XDP_collector_leaves_no_program_and_a_restart_receives_again()
+    {
+        const int SigKill = 9;
+        var lab = MirrorLab.Create();
+        try
+        {
+            using (var crashed = DaemonProcess.Start(Config("xdp"), commandPrefix: lab.InNamespace(lab.Collector)))
+            {
+                Assert.Contains("name xdp_vtap", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
+                crashed.Signal(SigKill);
+                crashed.WaitForExit(Wait);
+            }
+
+            Assert.True(
+                DaemonProcess.WaitFor(() => !lab.LinkShow(lab.Collector, "ul-k").Contains("xdp", StringComparison.Ordinal), Wait),
+                lab.LinkShow(lab.Collector, "ul-k"));
+
+            using var restarted = DaemonProcess.Start(Config("xdp"), commandPrefix: lab.InNamespace(lab.Collector));
+            Assert.Contains("name xdp_vtap", lab.LinkShow(lab.Collector, "ul-k"), StringComparison.Ordinal);
+            var datagrams = RunCommandTests.TunnelDatagrams(ExternalTools.BundledSample).Datagrams;
+            var send = ExternalTools.Run(
+                lab.InNamespace(lab.Server)[0],
+                [.. lab.InNamespace(lab.Server).Skip(1), ExternalTools.DotnetHost, ExternalTools.CollectorDll, "send", ExternalTools.BundledSample, "--to", $"{MirrorLab.CollectorAddress}:4789", "--quiet"],
+                Wait);
+            Assert.True(send.ExitCode == 0, send.StandardError);
+            Assert.True(
+                DaemonProcess.WaitFor(() => restarted.Metric("vtap_received_packets_total{source=\"xdp\"}") == datagrams, Wait),
+                restarted.Get("/metrics").Body);
+            Assert.Equal(0, restarted.Terminate(Wait));
+        }
+        finally
+        {
+            lab.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Waits until the traffic is over: the capture and the daemon have counted the same frames,
     /// the daemon's dispatch queues are empty, and nothing changed for two seconds (longer than
     /// the one-second neighbour probe delay the lab sets, so no probe can come after the capture
     /// stops). Bounded; on a timeout the comparison that follows says what differs.
     /// </summary>
-    private static void WaitUntilQuiet(MirrorLab lab, DaemonProcess daemon)
+    private static void WaitUntilQuiet(MirrorLab lab, DaemonProcess daemon, string source)
     {
         var unchanged = Stopwatch.StartNew();
         var (lastFrames, lastReceived) = (-1L, -1.0);
         DaemonProcess.WaitFor(() =>
         {
             var frames = lab.CapturedFrames().Frames;
-            var received = daemon.Metric("vtap_received_packets_total{source=\"udp\"}") ?? -1;
+            var received = daemon.Metric($"vtap_received_packets_total{{source=\"{source}\"}}") ?? -1;
             var settled = frames == lastFrames && received == lastReceived && received == frames &&
                 daemon.Metric("vtap_queue_depth{queue=\"dispatch\"}") == 0;
             (lastFrames, lastReceived) = (frames, received);

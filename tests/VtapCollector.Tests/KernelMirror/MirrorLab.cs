@@ -155,6 +155,9 @@ internal sealed partial class MirrorLab : IDisposable
     public static string NamespaceOf(int processId) =>
         Run(Tool("ip", "iproute2"), ["netns", "identify", processId.ToString(CultureInfo.InvariantCulture)]).Trim();
 
+    /// <summary>What <c>ip link show</c> says of an interface in a lab namespace (an attached XDP program shows as <c>prog/xdp</c>).</summary>
+    public string LinkShow(string name, string device) => Run(Tool("ip", "iproute2"), ["-n", name, "link", "show", "dev", device]);
+
     /// <summary>Names of the network namespaces that exist now (<c>ip netns list</c>).</summary>
     public static IReadOnlyList<string> ExistingNamespaces() =>
         Run(Tool("ip", "iproute2"), ["netns", "list"]).Split('\n', StringSplitOptions.RemoveEmptyEntries)

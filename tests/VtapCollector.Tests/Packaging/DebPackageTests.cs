@@ -46,7 +46,7 @@ public class DebPackageTests(DebPackageFixture package) : IClassFixture<DebPacka
         Assert.Equal("-rw-r--r--", Mode("./lib/systemd/system/vtap-collector.service"));
         Assert.Equal("-rw-r--r--", Mode("./lib/systemd/system/vtap-collector-tune-nic@.service"));
         Assert.Equal("-rw-r--r--", Mode("./usr/lib/sysctl.d/60-vtap-collector.conf"));
-        foreach (var documentation in new[] { "copyright", "changelog.Debian.gz", "examples/af-packet.conf", "examples/gre-socket.conf", "examples/container.json" })
+        foreach (var documentation in new[] { "copyright", "changelog.Debian.gz", "examples/af-packet.conf", "examples/gre-socket.conf", "examples/af-xdp.conf", "examples/container.json" })
         {
             Assert.Contains(entries, e => e[5] == $"./usr/share/doc/vtap-collector/{documentation}");
         }

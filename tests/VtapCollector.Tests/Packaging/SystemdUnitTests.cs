@@ -13,6 +13,7 @@ public class SystemdUnitTests
     private static readonly string Unit = PackagingTools.InRepository("systemd", "vtap-collector.service");
     private static readonly string AfPacketDropIn = PackagingTools.InRepository("systemd", "af-packet.conf");
     private static readonly string GreSocketDropIn = PackagingTools.InRepository("systemd", "gre-socket.conf");
+    private static readonly string AfXdpDropIn = PackagingTools.InRepository("systemd", "af-xdp.conf");
 
     [Fact]
     public void Unit_is_notify_with_watchdog_restart_policy_and_its_own_user_and_no_capability()
@@ -84,6 +85,37 @@ public class SystemdUnitTests
             var security = PackagingTools.RunOk("systemd-analyze", ["security", "--offline=yes", $"--root={root}", "vtap-collector.service"], Quick);
             Assert.Contains("✓ RestrictAddressFamilies=~AF_PACKET", security.StandardOutput, StringComparison.Ordinal);
             Assert.True(PackagingTools.ExposureLevel(security.StandardOutput) < 2.1, security.StandardOutput);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Af_xdp_drop_in_adds_only_bpf_net_admin_net_raw_xdp_sockets_and_the_bpf_call_and_stays_at_2_1()
+    {
+        var directives = PackagingTools.UnitDirectives(AfXdpDropIn);
+        Assert.Equal(
+            [
+                "AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_NET_RAW", "CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_NET_RAW", "LimitMEMLOCK=infinity",
+                "PrivateUsers=no", "RestrictAddressFamilies=AF_XDP", "SystemCallFilter=bpf",
+            ],
+            directives.Select(d => $"{d.Key}={d.Value}").Order(StringComparer.Ordinal));
+
+        var root = Directory.CreateTempSubdirectory("vtap-security-").FullName;
+        try
+        {
+            var system = Path.Combine(root, "etc", "systemd", "system");
+            Directory.CreateDirectory(Path.Combine(system, "vtap-collector.service.d"));
+            File.Copy(Unit, Path.Combine(system, "vtap-collector.service"));
+            File.Copy(AfXdpDropIn, Path.Combine(system, "vtap-collector.service.d", "af-xdp.conf"));
+            var security = PackagingTools.RunOk("systemd-analyze", ["security", "--offline=yes", $"--root={root}", "vtap-collector.service"], Quick);
+
+            // bpf() is allowed again, and only the three capabilities are in the bounding set.
+            Assert.Contains("(e.g. bpf is allowed)", security.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("✓ CapabilityBoundingSet=~CAP_SYS_ADMIN", security.StandardOutput, StringComparison.Ordinal);
+            Assert.True(PackagingTools.ExposureLevel(security.StandardOutput) <= 2.1, security.StandardOutput);
         }
         finally
         {

@@ -158,7 +158,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"0.0.0.0\" ] } }", "Sources:Udp:Listen entry '0.0.0.0' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Listen\": [ \"1.2.3:4789\" ] } }", "Sources:Udp:Listen entry '1.2.3:4789' is not ADDRESS:PORT (examples: 0.0.0.0:4789, [::]:4789)." },
         { "\"Sources\": { \"Udp\": { \"Lisen\": [ \"0.0.0.0:4789\" ] } }", "Unknown configuration key 'Sources:Udp:Lisen'; the keys under Sources:Udp are Enabled, Listen, Sockets, ReceiveBufferBytes, BatchSize, MaxDatagramBytes." },
-        { "\"Sources\": { \"Xdp\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Xdp'; the keys under Sources are Udp, AfPacket, Pcap, Gre." },
+        { "\"Sources\": { \"Dpdk\": { \"Enabled\": true } }", "Unknown configuration key 'Sources:Dpdk'; the keys under Sources are Udp, AfPacket, Pcap, Gre, Xdp." },
         { "\"Sorces\": { \"Udp\": 1 }", "Unknown configuration section 'Sorces'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
         { "\"Kafka\": { \"Enabled\": true }", "Unknown configuration section 'Kafka'; the sections are Sources, AllowList, Networks, Decoder, Flows, Pipeline, Sinks, Metrics, Dedup, Logging." },
         { "\"Pipeline\": { \"DispatchOverflow\": \"Sometimes\" }", "Pipeline:DispatchOverflow 'Sometimes' is not one of Block, DropNewest." },
@@ -177,6 +177,9 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
         { "\"Dedup\": { \"TableEntries\": 1000 }", "Dedup:TableEntries must be a power of two between 4 and 67108864 (was 1000)." },
         { "\"Dedup\": { \"VniGroups\": [ [ 4242, 4243 ], [ 4243, 7 ] ] }", "Dedup:VniGroups: VNI 4243 is in more than one group (or twice in one); a VNI belongs to one group." },
         { "\"Dedup\": { \"VniGroups\": [ 4242, 4243 ] }", "Dedup:VniGroups:0 is a list: write it as a JSON array, or as Dedup:VniGroups:0:0, Dedup:VniGroups:0:1, ... ." },
+        { "\"Sources\": { \"Xdp\": { \"Enabled\": true } }", "Sources:Xdp:Interface must name the network interface to receive on (for example eth1)." },
+        { "\"Sources\": { \"Xdp\": { \"Enabled\": true, \"Interface\": \"eth1\", \"RingSize\": 1000 } }", "Sources:Xdp: RingSize must be a power of two from 64 to 32768 (was 1000)." },
+        { "\"Sources\": { \"Xdp\": { \"AttachMode\": \"Fast\" } }", "Sources:Xdp:AttachMode 'Fast' is not one of Auto, Native, Generic." },
     };
 
     [Theory]
@@ -323,6 +326,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
     [Theory]
     [InlineData("AfPacket")]
     [InlineData("Pcap")]
+    [InlineData("Xdp")]
     public void Capture_source_on_a_missing_interface_exits_1_naming_it(string section)
     {
         var result = ExternalTools.Run(
@@ -338,6 +342,7 @@ public class RunCommandTests(OracleCaptures captures) : IClassFixture<OracleCapt
     [Theory]
     [InlineData("AfPacket", "Capturing on interface 'lo' needs the CAP_NET_RAW capability for an AF_PACKET socket: run as root or grant it (systemd: AmbientCapabilities=CAP_NET_RAW).")]
     [InlineData("Pcap", "CAP_NET_RAW")]
+    [InlineData("Xdp", "Receiving on interface 'lo' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: the af-xdp.conf drop-in).")]
     public void Capture_source_without_cap_net_raw_exits_1_naming_the_capability(string section, string expected)
     {
         // setpriv takes CAP_NET_RAW out of the bounding set, so even root runs the daemon without it.
