@@ -16,6 +16,7 @@ namespace VtapCollector.Engine;
 /// <param name="Clock">Wall time live, packet time in a replay.</param>
 /// <param name="MaxVniLabels">VNIs counted under their own metric label.</param>
 /// <param name="MaxTunnelSourceLabels">Mirror sources counted under their own metric label.</param>
+/// <param name="Captures">Packet capture sessions the ingresses offer packets to; null for none (a replay without <c>--capture-filter</c>).</param>
 internal sealed record EngineSetup(
     PipelineOptions Pipeline,
     FlowTableOptions Flows,
@@ -24,7 +25,8 @@ internal sealed record EngineSetup(
     IReadOnlyList<IRecordSink> Sinks,
     EngineClock Clock,
     int MaxVniLabels = 256,
-    int MaxTunnelSourceLabels = 256);
+    int MaxTunnelSourceLabels = 256,
+    PacketCapture.CaptureSessions? Captures = null);
 
 /// <summary>
 /// The packet path from ingress to sinks, the same for the live daemon and a replay:
@@ -120,7 +122,8 @@ internal sealed class FlowEngine : IDisposable
             Vnis,
             TunnelSources,
             _stop,
-            _setup.Clock);
+            _setup.Clock,
+            _setup.Captures);
         _rows.Add(row);
         _ingresses.Add(ingress);
         return ingress;

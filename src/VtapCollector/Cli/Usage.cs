@@ -41,6 +41,14 @@ internal static class Usage
                                      cores, at least 1). The set of records is the same for every N; records of
                                      one flow stay in order, records of different flows interleave.
           --quiet                    No summary on stderr.
+          --capture-output FILE      Also write the packets --capture-filter keeps to FILE (pcapng): their inner
+                                     (decapsulated) frames, with each packet's VNI and tunnel source as its comment.
+          --capture-filter EXPR      Which packets: comma-separated terms, all of which must hold, e.g.
+                                     proto=tcp,local=10.1.0.0/16,rport=443,vni=100. Keys: proto (tcp, udp, icmp,
+                                     icmpv6, sctp, any or a number), local, remote, host, tunnel (address or CIDR),
+                                     lport, rport, port (N or LOW-HIGH), vni. Default: every packet.
+          --capture-snaplen N        Bytes kept of each packet (64-262144; default 65535).
+          --capture-outer            Keep the whole outer (mirror) frame instead of the inner one.
 
         Send options:
           --to HOST:PORT             Destination (required): 127.0.0.1:4789, [::1]:4789 or a host name.
