@@ -16,7 +16,6 @@ internal sealed class CaptureWriter : IDisposable
     private const int Turn = 256;
     private const int IdleMilliseconds = 5;
     private const long CommitMilliseconds = 1000;
-    private const long RetryMilliseconds = 5000;
     private const long RetainMilliseconds = 10_000;
 
     /// <summary>Free space that resumes a session paused by a full disk: a few of its staged writes.</summary>
@@ -40,6 +39,9 @@ internal sealed class CaptureWriter : IDisposable
     public event Action<CaptureSession, string>? StateChanged;
 
     public Exception? Failure { get; private set; }
+
+    /// <summary>How often a session paused by a full disk looks for free space again. Default 5 s.</summary>
+    public TimeSpan RetryInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public void Start() => _thread.Start();
 
@@ -123,7 +125,7 @@ internal sealed class CaptureWriter : IDisposable
             Complete(session, "its duration ended");
         }
 
-        if (session.State == CaptureState.Paused && now - writing.PausedAt >= RetryMilliseconds)
+        if (session.State == CaptureState.Paused && now - writing.PausedAt >= (long)RetryInterval.TotalMilliseconds)
         {
             writing.PausedAt = now;
             if (HasRoom(session.Directory) && session.TrySetState(CaptureState.Running, null))
@@ -267,9 +269,16 @@ internal sealed class CaptureWriter : IDisposable
     /// <summary>Room for at least a few staged writes again: a paused session resumes.</summary>
     private static bool HasRoom(string directory)
     {
+        // The session's own folder may not exist yet (or at all, with a single file): ask the nearest that does.
+        var existing = directory;
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
+        {
+            existing = parent;
+        }
+
         try
         {
-            return new DriveInfo(directory).AvailableFreeSpace >= ResumeFreeBytes;
+            return new DriveInfo(existing).AvailableFreeSpace >= ResumeFreeBytes;
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentException)
         {
