@@ -66,7 +66,7 @@ internal sealed class PacketIngress
         _tunnelSources = tunnelSources;
         _stop = stop;
         _captureSessions = captures;
-        RefreshCaptures();
+        BeginBatch();
     }
 
     public ReceiverCounters Counters => _counters;
@@ -229,11 +229,14 @@ internal sealed class PacketIngress
             queue.PublishStaged();
         }
 
-        RefreshCaptures();
+        BeginBatch();
     }
 
-    /// <summary>Takes the capture sessions in force, once per batch: the per-packet check is then one length test of a field.</summary>
-    private void RefreshCaptures() => _captures = _captureSessions?.Active ?? [];
+    /// <summary>
+    /// Takes the capture sessions in force, once per batch (a source thread calls it before each receive
+    /// call, and <see cref="Flush"/> after): the per-packet check is then one length test of a field.
+    /// </summary>
+    public void BeginBatch() => _captures = _captureSessions?.Active ?? [];
 
     /// <summary>Offers a socket's tunnel payload to the sessions whose filter the decoded packet passes.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -20,30 +20,9 @@ internal static class CaptureFilterParser
     /// <summary>The filter, or null and a sentence saying what is wrong.</summary>
     public static CaptureFilter? TryParse(string? text, out string? error)
     {
-        error = null;
         var builder = new Builder();
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return builder.Build();
-        }
-
-        foreach (var raw in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            var equals = raw.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0)
-            {
-                error = $"The capture filter term '{raw}' is not key=value (keys: proto, local, remote, host, lport, rport, port, vni, tunnel).";
-                return null;
-            }
-
-            error = builder.Set(raw[..equals].Trim().ToLowerInvariant(), raw[(equals + 1)..].Trim());
-            if (error is not null)
-            {
-                return null;
-            }
-        }
-
-        return builder.Build();
+        error = builder.AddTerms(text);
+        return error is null ? builder.Build() : null;
     }
 
     /// <summary>A protocol's name where it has one the parser reads, else its number.</summary>
@@ -65,6 +44,32 @@ internal static class CaptureFilterParser
         private Cidr? _local, _remote, _host, _tunnel;
         private PortRange? _localPort, _remotePort, _port;
         private uint? _vni;
+
+        /// <summary>Sets every term of a compact filter text; returns a sentence at the first bad one.</summary>
+        public string? AddTerms(string? text)
+        {
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return null;
+            }
+
+            foreach (var raw in text.Split(',', StringSplitOptions.TrimEntries))
+            {
+                var equals = raw.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    return $"The capture filter term '{raw}' is not key=value (keys: proto, local, remote, host, lport, rport, port, vni, tunnel).";
+                }
+
+                var error = Set(raw[..equals].Trim().ToLowerInvariant(), raw[(equals + 1)..].Trim());
+                if (error is not null)
+                {
+                    return error;
+                }
+            }
+
+            return null;
+        }
 
         /// <summary>Sets one term; returns a sentence when the key is unknown, repeated or its value is wrong.</summary>
         public string? Set(string key, string value)

@@ -81,6 +81,8 @@ internal sealed class CollectorService : IHostedService, IDisposable
             Log.ReceiveBufferSmall(_logger, udp, settings.Sections.Sources.Udp.ReceiveBufferBytes);
         }
 
+        _pipeline.CaptureWriter.StateChanged += (_, sentence) => Log.CaptureStateChanged(_logger, sentence);
+        StartCaptures(settings.CaptureSessions ?? []);
         _reloadRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, Reload);
         _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
@@ -317,6 +319,8 @@ internal sealed class CollectorService : IHostedService, IDisposable
         }
 
         _pipeline.AllowList.Current = settings.AllowList;
+        _pipeline.CaptureToken = settings.CaptureToken;
+        StartCaptures(settings.CaptureSessions ?? []);
         Interlocked.Increment(ref _reloads.Succeeded);
         Log.Reloaded(_logger, settings.AllowList.Describe());
         var current = WithoutAllowList(_configuration);
@@ -326,10 +330,33 @@ internal sealed class CollectorService : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Every configuration value except the allow-list's, as sorted key=value lines: what a reload cannot change in place.</summary>
+    /// <summary>Makes the configured capture sessions those of the configuration, saying what started, stopped or could not start.</summary>
+    private void StartCaptures(IReadOnlyList<Engine.PacketCapture.CaptureSpec> configured)
+    {
+        var before = _pipeline.Captures.All().Where(s => s.IsActive).ToHashSet();
+        foreach (var problem in _pipeline.Captures.Reconcile(configured))
+        {
+            Log.CaptureNotStarted(_logger, problem);
+        }
+
+        foreach (var session in _pipeline.Captures.All())
+        {
+            if (session.IsActive && !before.Contains(session))
+            {
+                Log.CaptureStarted(_logger, session.Name, session.Filter.ToString() is { Length: > 0 } filter ? filter : "every packet", session.Directory);
+            }
+            else if (!session.IsActive && before.Contains(session))
+            {
+                Log.CaptureStopped(_logger, session.Name, session.Reason ?? "stopped");
+            }
+        }
+    }
+
+    /// <summary>Every configuration value except the reloadable ones (allow-list, capture), as sorted key=value lines: what a reload cannot change in place.</summary>
     private static string WithoutAllowList(IConfiguration configuration) =>
         string.Join('\n', configuration.AsEnumerable()
-            .Where(entry => entry.Value is not null && !entry.Key.StartsWith("AllowList", StringComparison.OrdinalIgnoreCase))
+            .Where(entry => entry.Value is not null && !entry.Key.StartsWith("AllowList", StringComparison.OrdinalIgnoreCase)
+                && !entry.Key.Equals("Capture", StringComparison.OrdinalIgnoreCase) && !entry.Key.StartsWith("Capture:", StringComparison.OrdinalIgnoreCase))
             .Select(entry => $"{entry.Key.ToUpperInvariant()}={entry.Value}")
             .Order(StringComparer.Ordinal));
 }

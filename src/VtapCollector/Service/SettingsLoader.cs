@@ -16,7 +16,9 @@ internal sealed record ValidatedSettings(
     AllowList AllowList,
     DecoderOptions Decoder,
     FlowTableOptions FlowTable,
-    IPEndPoint MetricsListen);
+    IPEndPoint MetricsListen,
+    IReadOnlyList<Engine.PacketCapture.CaptureSpec>? CaptureSessions = null,
+    string? CaptureToken = null);
 
 /// <summary>
 /// Builds the configuration (defaults, appsettings.json beside the program, the system file in
@@ -104,6 +106,7 @@ internal static class SettingsLoader
             BindSection(configuration, "Pipeline", raw.Pipeline);
             BindSection(configuration, "Sinks", raw.Sinks);
             BindSection(configuration, "Metrics", raw.Metrics);
+            BindSection(configuration, "Capture", raw.Capture);
         }
         catch (InvalidOperationException bindError)
         {
@@ -144,7 +147,13 @@ internal static class SettingsLoader
             return error;
         }
 
-        settings = new ValidatedSettings(sections, allowList!, decoder!, table!, metrics);
+        var captures = sections.Capture.ToSpecs(out var token, out error);
+        if (captures is null)
+        {
+            return error;
+        }
+
+        settings = new ValidatedSettings(sections, allowList!, decoder!, table!, metrics, captures, token);
         return null;
     }
 

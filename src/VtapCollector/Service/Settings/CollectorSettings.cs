@@ -14,4 +14,5 @@ internal sealed class CollectorSettings
     public Engine.PipelineOptions Pipeline { get; set; } = new();
     public SinksSettings Sinks { get; set; } = new();
     public MetricsSettings Metrics { get; set; } = new();
+    public CaptureSettings Capture { get; set; } = new();
 }
