@@ -22,6 +22,10 @@ internal static class Usage
                                                           inner frame) of every tunnelled frame of a capture
                                                           as one UDP datagram to HOST:PORT, as a mirror would:
                                                           a demo and load generator for a live collector.
+          vtap-collector capture start|list|stop|fetch [options]
+                                                          A client of the daemon's capture API (/captures on
+                                                          the metrics listener): start a packet capture
+                                                          session, list sessions, stop one, fetch its files.
           vtap-collector --version
           vtap-collector --help
 
@@ -55,6 +59,18 @@ internal static class Usage
           --pps N                    Send at most N datagrams per second (default: as fast as possible).
           --loop K                   Send the capture K times (default 1).
           --quiet                    No summary on stderr.
+
+        Capture options:
+          --url URL                  The daemon's metrics listener (default http://127.0.0.1:9464).
+          --token T | --token-file F The API's bearer token (Capture:Token), or VTAP_CAPTURE_TOKEN.
+          start: --filter EXPR       Which packets (the syntax of replay's --capture-filter; default every packet).
+                 --name N            The session's id (letters, digits, - and _; default a random one).
+                 --snaplen N, --outer, --max-packets N, --max-bytes N, --duration S
+                                     Bytes kept per packet, whole outer frames, and limits (default none).
+          list [ID]                  Every session, or one, with its state, counters and files.
+          stop ID                    Stop a session (its files stay); stopping an ended one forgets it.
+          fetch ID [--output DIR] [--file NAME]
+                                     Download the session's files (or one) into DIR (default .).
 
         Exit codes: 0 success, 1 input or configuration error, 2 usage error.
 
