@@ -65,7 +65,7 @@ public partial class DocumentationTests
         }
     }
 
-    [GeneratedRegex(@"^\| `((?:Sources|AllowList|Decoder|Flows|Pipeline|Sinks|Kafka|Metrics):[A-Za-z:]+)` \|", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\| `((?:Sources|AllowList|Decoder|Flows|Pipeline|Sinks|Kafka|Metrics|Capture):[A-Za-z:]+)` \|", RegexOptions.Multiline)]
     private static partial Regex ConfigurationKeyRow();
 
     [GeneratedRegex(@"^\| ((?:`(?:vtap|process|dotnet)_[a-z0-9_]+`(?:, )?)+) \|", RegexOptions.Multiline)]
