@@ -6,8 +6,12 @@ namespace VtapCollector.Engine.PacketCapture;
 /// </summary>
 internal sealed record CaptureSpec
 {
-    /// <summary>Default bytes kept of each packet: a whole jumbo frame and more.</summary>
-    public const int DefaultSnapLength = 65_535;
+    /// <summary>
+    /// Default bytes kept of each packet: a whole jumbo frame (9000-byte MTU and its headers). Longer
+    /// packets (GSO super-packets) are cut; the file records their whole length. Every queue slot is
+    /// this long, so a larger default would buy fewer slots with the same memory.
+    /// </summary>
+    public const int DefaultSnapLength = 9216;
 
     /// <summary>The session's name: its id in the API and the prefix of its files ([A-Za-z0-9_-], 1-64 characters).</summary>
     public required string Name { get; init; }
@@ -15,7 +19,7 @@ internal sealed record CaptureSpec
     /// <summary>What the session keeps.</summary>
     public CaptureFilter Filter { get; init; } = CaptureFilter.All;
 
-    /// <summary>Bytes kept of each packet (the rest is cut; the file records the original length). Default 65535.</summary>
+    /// <summary>Bytes kept of each packet (the rest is cut; the file records the original length). Default 9216.</summary>
     public int SnapLength { get; init; } = DefaultSnapLength;
 
     /// <summary>Write the whole outer frame (the mirror's tunnel packet) instead of the inner frame. Default false.</summary>
@@ -42,8 +46,8 @@ internal sealed record CaptureSpec
     /// <summary>Delete files older than this (by their last write); zero: by size only. Default zero.</summary>
     public TimeSpan RetainAge { get; init; }
 
-    /// <summary>Memory for packets waiting for the writer: slots of <see cref="SnapLength"/> bytes, at least 16. Default 8 MiB.</summary>
-    public int QueueBytes { get; init; } = 8 << 20;
+    /// <summary>Memory for packets waiting for the writer: slots of <see cref="SnapLength"/> bytes (a power of two of them, at least 16). Default 16 MiB (1024 slots of 9216 bytes, 9 MiB).</summary>
+    public int QueueBytes { get; init; } = 16 << 20;
 
     /// <summary>One file at this path instead of rotating files, with no retention (a replay's <c>--capture-output</c>). Default null.</summary>
     public string? SingleFile { get; init; }
@@ -54,8 +58,8 @@ internal sealed record CaptureSpec
     /// <summary>True for a session made by the configuration (a reload may change or end it; the API may not).</summary>
     public bool FromConfiguration { get; init; }
 
-    /// <summary>Slots in the session's queue.</summary>
-    public int QueueSlots => Math.Clamp(QueueBytes / Math.Max(1, SnapLength), 16, 1 << 16);
+    /// <summary>Slots in the session's queue: the largest power of two that fits <see cref="QueueBytes"/>, 16 to 65536.</summary>
+    public int QueueSlots => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(QueueBytes / Math.Max(1, SnapLength) / 2 + 1, 16, 1 << 16));
 
     /// <summary>A sentence naming the first invalid setting, or null.</summary>
     public string? Validate()

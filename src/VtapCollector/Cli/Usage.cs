@@ -51,7 +51,7 @@ internal static class Usage
                                      proto=tcp,local=10.1.0.0/16,rport=443,vni=100. Keys: proto (tcp, udp, icmp,
                                      icmpv6, sctp, any or a number), local, remote, host, tunnel (address or CIDR),
                                      lport, rport, port (N or LOW-HIGH), vni. Default: every packet.
-          --capture-snaplen N        Bytes kept of each packet (64-262144; default 65535).
+          --capture-snaplen N        Bytes kept of each packet (64-262144; default 9216).
           --capture-outer            Keep the whole outer (mirror) frame instead of the inner one.
 
         Send options:

@@ -109,7 +109,7 @@ internal sealed class CaptureSessionSettings
     /// <summary>The packets kept, in the compact filter syntax (<c>proto=tcp,local=10.1.0.0/16,rport=443,vni=100</c>). Default: every packet.</summary>
     public string Filter { get; set; } = string.Empty;
 
-    /// <summary>Bytes kept of each packet. Default 65535.</summary>
+    /// <summary>Bytes kept of each packet. Default 9216.</summary>
     public int SnapLength { get; set; } = CaptureSpec.DefaultSnapLength;
 
     /// <summary>Keep the whole outer (mirror) frame instead of the inner one. Default false.</summary>
@@ -136,8 +136,8 @@ internal sealed class CaptureSessionSettings
     /// <summary>Delete files older than this many seconds; 0: by size only. Default 0.</summary>
     public int RetainSeconds { get; set; }
 
-    /// <summary>Memory for packets waiting to be written. Default 8388608 (8 MiB).</summary>
-    public int QueueBytes { get; set; } = 8 << 20;
+    /// <summary>Memory for packets waiting to be written. Default 16777216 (16 MiB).</summary>
+    public int QueueBytes { get; set; } = 16 << 20;
 
     public CaptureSpec? ToSpec(int index, out string? error)
     {
