@@ -25,63 +25,84 @@ internal sealed class CaptureFilter
     /// <summary>Matches every packet.</summary>
     public static CaptureFilter All { get; } = new();
 
+    // Each term is kept as a flag and a plain readonly field: the per-packet test reads fields in
+    // place instead of copying nullable structs out of properties.
+    private readonly Cidr _local, _remote, _host, _tunnel;
+    private readonly PortRange _localPort, _remotePort, _port;
+    private readonly uint _vni;
+    private readonly bool _hasLocal, _hasRemote, _hasHost, _hasTunnel, _hasLocalPort, _hasRemotePort, _hasPort, _hasVni;
+    private bool _sided, _portTerm;
+
     public int Protocol { get; init; } = AnyProtocol;
 
-    public Cidr? Local { get; init; }
+    public Cidr? Local
+    {
+        get => _hasLocal ? _local : null;
+        init => Set(value, ref _local, ref _hasLocal);
+    }
 
-    public Cidr? Remote { get; init; }
+    public Cidr? Remote
+    {
+        get => _hasRemote ? _remote : null;
+        init => Set(value, ref _remote, ref _hasRemote);
+    }
 
-    public Cidr? Host { get; init; }
+    public Cidr? Host
+    {
+        get => _hasHost ? _host : null;
+        init => Set(value, ref _host, ref _hasHost);
+    }
 
-    public PortRange? LocalPort { get; init; }
+    public PortRange? LocalPort
+    {
+        get => _hasLocalPort ? _localPort : null;
+        init => Set(value, ref _localPort, ref _hasLocalPort);
+    }
 
-    public PortRange? RemotePort { get; init; }
+    public PortRange? RemotePort
+    {
+        get => _hasRemotePort ? _remotePort : null;
+        init => Set(value, ref _remotePort, ref _hasRemotePort);
+    }
 
-    public PortRange? Port { get; init; }
+    public PortRange? Port
+    {
+        get => _hasPort ? _port : null;
+        init => Set(value, ref _port, ref _hasPort);
+    }
 
-    public uint? Vni { get; init; }
+    public uint? Vni
+    {
+        get => _hasVni ? _vni : null;
+        init => Set(value, ref _vni, ref _hasVni);
+    }
 
-    public Cidr? TunnelSource { get; init; }
-
-    /// <summary>True when a term names a side, so the packet's orientation matters.</summary>
-    private bool Sided => Local is not null || Remote is not null || LocalPort is not null || RemotePort is not null;
-
-    private bool HasPortTerm => Port is not null || LocalPort is not null || RemotePort is not null;
+    public Cidr? TunnelSource
+    {
+        get => _hasTunnel ? _tunnel : null;
+        init => Set(value, ref _tunnel, ref _hasTunnel);
+    }
 
     /// <summary>Whether <paramref name="packet"/> passes every term; <paramref name="locals"/> null means the tunnel-source rule.</summary>
     public bool Matches(in DecodedPacket packet, ILocalAddresses? locals)
     {
-        if (Protocol != AnyProtocol && packet.Protocol != Protocol)
+        if ((Protocol != AnyProtocol && packet.Protocol != Protocol)
+            || (_hasVni && packet.Vni != _vni)
+            || (_hasTunnel && (packet.Tunnel == TunnelKind.None || !_tunnel.Contains(packet.TunnelSource)))
+            || (_hasHost && !_host.Contains(packet.Source) && !_host.Contains(packet.Destination)))
         {
             return false;
         }
 
-        if (Vni is { } vni && packet.Vni != vni)
+        if (_portTerm)
         {
-            return false;
+            if (!CarriesPorts(packet) || (_hasPort && !_port.Contains(packet.SourcePort) && !_port.Contains(packet.DestinationPort)))
+            {
+                return false;
+            }
         }
 
-        if (TunnelSource is { } tunnel && (packet.Tunnel == TunnelKind.None || !tunnel.Contains(packet.TunnelSource)))
-        {
-            return false;
-        }
-
-        if (Host is { } host && !host.Contains(packet.Source) && !host.Contains(packet.Destination))
-        {
-            return false;
-        }
-
-        if (HasPortTerm && !CarriesPorts(packet))
-        {
-            return false;
-        }
-
-        if (Port is { } port && !port.Contains(packet.SourcePort) && !port.Contains(packet.DestinationPort))
-        {
-            return false;
-        }
-
-        if (!Sided)
+        if (!_sided)
         {
             return true;
         }
@@ -108,13 +129,23 @@ internal sealed class CaptureFilter
     }
 
     private bool MatchesSides(IpAddress local, ushort localPort, IpAddress remote, ushort remotePort) =>
-        (Local is not { } l || l.Contains(local))
-        && (Remote is not { } r || r.Contains(remote))
-        && (LocalPort is not { } lp || lp.Contains(localPort))
-        && (RemotePort is not { } rp || rp.Contains(remotePort));
+        (!_hasLocal || _local.Contains(local))
+        && (!_hasRemote || _remote.Contains(remote))
+        && (!_hasLocalPort || _localPort.Contains(localPort))
+        && (!_hasRemotePort || _remotePort.Contains(remotePort));
 
     private static bool CarriesPorts(in DecodedPacket packet) =>
         packet.FragmentOffset == 0 && packet.Protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp;
+
+    /// <summary>Stores a term and refreshes the summary flags (init accessors run once, when the filter is built).</summary>
+    private void Set<T>(T? value, ref T field, ref bool has)
+        where T : struct
+    {
+        has = value.HasValue;
+        field = value.GetValueOrDefault();
+        _sided = _hasLocal || _hasRemote || _hasLocalPort || _hasRemotePort;
+        _portTerm = _hasPort || _hasLocalPort || _hasRemotePort;
+    }
 
     /// <summary>The filter in the compact syntax <see cref="CaptureFilterParser"/> reads (empty: everything).</summary>
     public override string ToString()
