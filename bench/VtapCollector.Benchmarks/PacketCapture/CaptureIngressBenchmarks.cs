@@ -19,6 +19,9 @@ namespace VtapCollector.Benchmarks.PacketCapture;
 public class CaptureIngressBenchmarks
 {
     private const int Packets = 1 << 18;
+
+    /// <summary>Packets per <see cref="Ingress"/> call.</summary>
+    public const int PacketCount = Packets;
     private const int Drain = 256;
 
     private ImixCorpus _corpus = null!;
