@@ -19,14 +19,14 @@ dotnet "$dll" run --Sources:Udp:Listen:0="127.0.0.1:$udp" --Sinks:File:Enabled=t
   >/dev/null 2>"$folder/daemon.log" &
 daemon=$!
 sender=
-trap 'kill "$daemon" $sender 2>/dev/null || true; rm -rf "$folder"' EXIT
+trap 'touch "$folder/stop"; [ -n "$sender" ] && pkill -P "$sender"; kill "$daemon" 2>/dev/null || true; wait; rm -rf "$folder"' EXIT
 metric() { awk -v m="$1" '$1 == m { print $2 }' <<<"$page"; }
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$metrics/readyz" >/dev/null && break; sleep 0.1; done
 # Rotation and retention small enough to be exercised many times within the run.
 curl -sf -X POST "http://127.0.0.1:$metrics/captures" \
   -d "{\"name\":\"soak\",\"filter\":\"$filter\",\"file_bytes\":4194304,\"retain_bytes\":33554432}" >/dev/null
-loops=$(( rate * duration / 44 + 1 ))
-dotnet "$dll" send src/VtapCollector/Samples/sample-vxlan.pcap --to "127.0.0.1:$udp" --pps "$rate" --loop "$loops" --quiet &
+# send takes at most a million passes of the 44-frame sample per run: run it again until the end.
+( while [ ! -e "$folder/stop" ]; do dotnet "$dll" send src/VtapCollector/Samples/sample-vxlan.pcap --to "127.0.0.1:$udp" --pps "$rate" --loop 1000000 --quiet; done ) &
 sender=$!
 printf '%6s %12s %10s %10s %12s %6s %6s %12s %10s %6s %10s\n' t_s received rss_MiB heap_MiB alloc_MiB gen0 gen2 captured cap_drops files disk_MiB
 for t in $(seq 0 30 "$duration"); do
@@ -44,5 +44,5 @@ for t in $(seq 0 30 "$duration"); do
     "$(find "$folder/captures/soak" -name '*.pcapng' | wc -l)" \
     "$(du -sk "$folder/captures/soak" | awk '{print $1/1024}')"
 done
-kill "$sender" 2>/dev/null || true
+touch "$folder/stop"; pkill -P "$sender" 2>/dev/null || true
 kill -TERM "$daemon"; wait "$daemon" || true
