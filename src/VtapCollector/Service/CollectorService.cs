@@ -352,11 +352,16 @@ internal sealed class CollectorService : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Every configuration value except the reloadable ones (allow-list, capture), as sorted key=value lines: what a reload cannot change in place.</summary>
+    /// <summary>The capture keys a reload applies: the configured sessions and the API token (the folder and the session bound need a restart).</summary>
+    private static bool IsReloadableCaptureKey(string key) =>
+        key.StartsWith("Capture:Sessions", StringComparison.OrdinalIgnoreCase)
+        || key.StartsWith("Capture:Token", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Every configuration value except the reloadable ones (allow-list, capture sessions and token), as sorted key=value lines: what a reload cannot change in place.</summary>
     private static string WithoutAllowList(IConfiguration configuration) =>
         string.Join('\n', configuration.AsEnumerable()
             .Where(entry => entry.Value is not null && !entry.Key.StartsWith("AllowList", StringComparison.OrdinalIgnoreCase)
-                && !entry.Key.Equals("Capture", StringComparison.OrdinalIgnoreCase) && !entry.Key.StartsWith("Capture:", StringComparison.OrdinalIgnoreCase))
+                && !IsReloadableCaptureKey(entry.Key))
             .Select(entry => $"{entry.Key.ToUpperInvariant()}={entry.Value}")
             .Order(StringComparer.Ordinal));
 }

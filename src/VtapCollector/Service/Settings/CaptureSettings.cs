@@ -5,10 +5,10 @@ namespace VtapCollector.Service;
 /// <summary>Packet capture: where files go, how many sessions may run, who may use the API, and the configured sessions.</summary>
 internal sealed class CaptureSettings
 {
-    /// <summary>The folder under which each session writes its files (one folder per session). Default /var/lib/vtap-collector/captures.</summary>
+    /// <summary>The folder under which each session writes its files (one folder per session). Default /var/lib/vtap-collector/captures. A change takes effect at the next restart.</summary>
     public string Directory { get; set; } = "/var/lib/vtap-collector/captures";
 
-    /// <summary>Sessions (configured and from the API) that may run at once; beyond it the API answers 429. Default 4.</summary>
+    /// <summary>Sessions (configured and from the API) that may run at once; beyond it the API answers 429. Default 4. A change takes effect at the next restart.</summary>
     public int MaxSessions { get; set; } = 4;
 
     /// <summary>Bearer token the capture API requires (always when set; and it must be set when Metrics:Listen is not a loopback address). Default none.</summary>
