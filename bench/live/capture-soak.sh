@@ -19,7 +19,7 @@ dotnet "$dll" run --Sources:Udp:Listen:0="127.0.0.1:$udp" --Sinks:File:Enabled=t
   >/dev/null 2>"$folder/daemon.log" &
 daemon=$!
 sender=
-trap 'touch "$folder/stop"; [ -n "$sender" ] && pkill -P "$sender"; kill "$daemon" 2>/dev/null || true; wait; rm -rf "$folder"' EXIT
+trap 'touch "$folder/stop"; if [ -n "$sender" ]; then pkill -P "$sender" || true; fi; kill "$daemon" 2>/dev/null || true; sleep 1; rm -rf "$folder"' EXIT
 metric() { awk -v m="$1" '$1 == m { print $2 }' <<<"$page"; }
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$metrics/readyz" >/dev/null && break; sleep 0.1; done
 # Rotation and retention small enough to be exercised many times within the run.
