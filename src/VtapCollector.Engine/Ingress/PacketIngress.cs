@@ -275,6 +275,11 @@ internal sealed class PacketIngress
                 frame.OriginalLength = inner.Length;
                 session.Offer(default, payload.Slice(inner.Offset, inner.Length), frame);
             }
+            else
+            {
+                // A tunnel the decoder removes but the locator cannot walk: counted, never silent.
+                session.CountDropped(1);
+            }
         }
     }
 
@@ -315,6 +320,11 @@ internal sealed class PacketIngress
                 frame.LinkType = inner.LinkType;
                 frame.OriginalLength = inner.Length + cut;
                 session.Offer(default, data.Slice(inner.Offset, inner.Length), frame);
+            }
+            else
+            {
+                // A tunnel the decoder removes but the locator cannot walk: counted, never silent.
+                session.CountDropped(1);
             }
         }
     }

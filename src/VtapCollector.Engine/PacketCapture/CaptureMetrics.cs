@@ -13,7 +13,7 @@ internal sealed class CaptureMetrics(CaptureSessions sessions) : IMetricSource
         const string active = "vtap_capture_active";
         m.Declare(packets, MetricType.Counter, "Packets a capture session wrote to its files.");
         m.Declare(bytes, MetricType.Counter, "Packet bytes a capture session wrote to its files (after its snap length).");
-        m.Declare(dropped, MetricType.Counter, "Packets a capture session kept but could not write: its queue was full (the writer behind) or its disk was.");
+        m.Declare(dropped, MetricType.Counter, "Packets a capture session matched but could not write: its queue was full (the writer behind), its disk was, or their inner frame was not found.");
         m.Declare(active, MetricType.Gauge, "1 while a capture session is running, 0 while it is paused by a full disk or has ended.");
         foreach (var session in sessions.All())
         {

@@ -91,7 +91,7 @@ internal sealed class CaptureSession
         Interlocked.Increment(ref _dropped);
     }
 
-    /// <summary>The writer counts packets it had to discard (disk full).</summary>
+    /// <summary>Counts packets that could not be kept: discarded by the writer (disk full), or whose inner frame was not found.</summary>
     public void CountDropped(long packets) => Interlocked.Add(ref _dropped, packets);
 
     /// <summary>The writer counts a packet written.</summary>
