@@ -8,7 +8,8 @@ namespace VtapCollector.Benchmarks;
 /// whole-program runs of <c>vtap-collector replay</c>, or <c>-- fuzz --iterations N</c> to push
 /// millions of random and mutated frames through the decoder, or <c>-- kafka [--records N]</c> for
 /// the Kafka sink's produce, spool write and replay rates against librdkafka's mock cluster, or
-/// <c>-- read --input FILE [--rounds N] [--pipe]</c> to time the capture reader alone.
+/// <c>-- read --input FILE [--rounds N] [--pipe]</c> to time the capture reader alone, or
+/// <c>-- capture-cost [--rounds N]</c> for the ingress with and without capture sessions, interleaved.
 /// </summary>
 public static class Program
 {
@@ -27,6 +28,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "read")
         {
             return ReadCommand.Run(args);
+        }
+
+        if (args.Length > 0 && args[0] == "capture-cost")
+        {
+            return PacketCapture.CaptureCostCommand.Run(args);
         }
 
         if (args.Length > 0 && args[0] == "kafka")

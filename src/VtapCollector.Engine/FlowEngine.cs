@@ -20,6 +20,7 @@ namespace VtapCollector.Engine;
 /// <param name="Dedup">Double-tap deduplication; null or not enabled: off.</param>
 /// <param name="Networks">The named networks at start (a reload calls <see cref="FlowEngine.SetNetworks"/>); null: none.</param>
 /// <param name="MaxNetworkLabels">Network names counted under their own metric label.</param>
+/// <param name="Captures">Packet capture sessions the ingresses offer packets to; null for none (a replay without <c>--capture-filter</c>).</param>
 internal sealed record EngineSetup(
     PipelineOptions Pipeline,
     FlowTableOptions Flows,
@@ -31,7 +32,8 @@ internal sealed record EngineSetup(
     int MaxTunnelSourceLabels = 256,
     NetworkMap? Networks = null,
     int MaxNetworkLabels = 64,
-    DedupOptions? Dedup = null);
+    DedupOptions? Dedup = null,
+    PacketCapture.CaptureSessions? Captures = null);
 
 /// <summary>
 /// The packet path from ingress to sinks, the same for the live daemon and a replay:
@@ -148,7 +150,8 @@ internal sealed class FlowEngine : IDisposable
             TunnelSources,
             _stop,
             _setup.Clock,
-            _vniGroups);
+            _vniGroups,
+            _setup.Captures);
         _rows.Add(row);
         _ingresses.Add(ingress);
         return ingress;

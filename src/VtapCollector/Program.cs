@@ -26,6 +26,7 @@ internal static class Program
                 "replay" => await Replay.ReplayCommand.RunAsync(ReplayOptions.Parse(args), Console.Error).ConfigureAwait(false),
                 "run" => await Service.RunCommand.RunAsync(args, Console.Error).ConfigureAwait(false),
                 "send" => await Send.SendCommand.RunAsync(Send.SendOptions.Parse(args), Console.Error).ConfigureAwait(false),
+                "capture" => await CaptureClient.CaptureCommand.RunAsync(CaptureOptions.Parse(args), Console.Out, Console.Error).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'; run 'vtap-collector --help' for the commands."),
             };
         }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using VtapCollector.Capture;
 using VtapCollector.Decoding;
+using VtapCollector.Engine.PacketCapture;
 using VtapCollector.Engine.Workers;
 
 namespace VtapCollector.Engine.Ingress;
@@ -38,6 +39,8 @@ internal sealed class PacketIngress
     private readonly StopSignal _stop;
     private readonly bool _packetClock;
     private readonly VniGroups? _vniGroups;
+    private readonly CaptureSessions? _captureSessions;
+    private CaptureSession[] _captures = [];
     private DecodedPacket _scratch;
     private long _now;
     private long _nextTick;
@@ -52,7 +55,8 @@ internal sealed class PacketIngress
         LabelIndex<IpAddress> tunnelSources,
         StopSignal stop,
         EngineClock clock = EngineClock.Wall,
-        VniGroups? vniGroups = null)
+        VniGroups? vniGroups = null,
+        CaptureSessions? captures = null)
     {
         _vniGroups = vniGroups;
         _packetClock = clock == EngineClock.Packet;
@@ -64,6 +68,8 @@ internal sealed class PacketIngress
         _vnis = vnis;
         _tunnelSources = tunnelSources;
         _stop = stop;
+        _captureSessions = captures;
+        BeginBatch();
     }
 
     public ReceiverCounters Counters => _counters;
@@ -80,7 +86,10 @@ internal sealed class PacketIngress
 
         _counters.TunnelSourcePackets[_tunnelSources.IndexOf(meta.Source, meta.Source.GetHashCode())]++;
         var status = _decoder.DecodeTunnelPayload(kind, meta.Source, meta.Destination, meta.SourceIpVersion, payload, out _scratch);
-        Accept(status, allowList, meta.TimestampNanos);
+        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0)
+        {
+            CapturePayload(kind, meta, payload);
+        }
     }
 
     /// <summary>A whole frame from a capture source: the outer header names the mirror source.</summary>
@@ -104,7 +113,11 @@ internal sealed class PacketIngress
             }
         }
 
-        Accept(status, allowList, meta.TimestampNanos);
+        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0)
+        {
+            CaptureFrame(meta, frame);
+        }
+
         if (_packetClock)
         {
             AdvancePacketTime(meta.TimestampNanos);
@@ -151,19 +164,20 @@ internal sealed class PacketIngress
     /// <summary>Packet time between ticks: flows are expired at most once a second of packet time.</summary>
     public const long TickIntervalNanos = 1_000_000_000L;
 
-    private void Accept(DecodeStatus status, AllowList allowList, long timestampNanos)
+    /// <summary>Counts and dispatches a decoded packet; true when the allow-list accepted it (whether or not a full queue then dropped it).</summary>
+    private bool Accept(DecodeStatus status, AllowList allowList, long timestampNanos)
     {
         if (status != DecodeStatus.Ok)
         {
             _counters.Rejected[(int)status]++;
-            return;
+            return false;
         }
 
         ref readonly var packet = ref _scratch;
         if (!allowList.AllowsVni(packet.Vni))
         {
             _counters.Rejected[RejectReason.VniNotAllowed]++;
-            return;
+            return false;
         }
 
         if ((packet.Flags & PacketFlags.TruncatedCopy) != 0)
@@ -189,7 +203,7 @@ internal sealed class PacketIngress
             if (_overflow == OverflowPolicy.DropNewest || _stop.IsStopping)
             {
                 _counters.DispatchDropped++;
-                return;
+                return true;
             }
 
             // Block: the worker frees room soon; meanwhile the kernel buffers.
@@ -205,6 +219,8 @@ internal sealed class PacketIngress
         {
             queue.PublishStaged();
         }
+
+        return true;
     }
 
     /// <summary>Packets staged in a worker's queue before they are published to it in one write.</summary>
@@ -221,7 +237,115 @@ internal sealed class PacketIngress
         {
             queue.PublishStaged();
         }
+
+        BeginBatch();
     }
+
+    /// <summary>
+    /// Takes the capture sessions in force, once per batch (a source thread calls it before each receive
+    /// call, and <see cref="Flush"/> after): the per-packet check is then one length test of a field.
+    /// </summary>
+    public void BeginBatch() => _captures = _captureSessions?.Active ?? [];
+
+    /// <summary>Offers a socket's tunnel payload to the sessions whose filter the decoded packet passes.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CapturePayload(TunnelKind kind, in ReceivedDatagram meta, ReadOnlySpan<byte> payload)
+    {
+        var locals = _captureSessions!.LocalAddresses;
+        ref readonly var packet = ref _scratch;
+        InnerFrame inner = default;
+        var located = 0;
+        Span<byte> prefix = stackalloc byte[OuterHeader.MaxLength];
+        foreach (var session in _captures)
+        {
+            if (!session.Filter.Matches(packet, locals))
+            {
+                continue;
+            }
+
+            var frame = Described(packet, meta.TimestampNanos);
+            if (session.Spec.Outer)
+            {
+                var length = OuterHeader.Write(prefix, meta, payload.Length);
+                frame.LinkType = LinkType.Raw;
+                frame.OriginalLength = length + payload.Length;
+                session.Offer(prefix[..length], payload, frame);
+                continue;
+            }
+
+            if (located == 0)
+            {
+                located = _captureSessions.Locator.TryLocateInPayload(kind, payload, packet.TunnelDepth, out inner) ? 1 : -1;
+            }
+
+            if (located > 0)
+            {
+                frame.LinkType = inner.LinkType;
+                frame.OriginalLength = inner.Length;
+                session.Offer(default, payload.Slice(inner.Offset, inner.Length), frame);
+            }
+            else
+            {
+                // A tunnel the decoder removes but the locator cannot walk: counted, never silent.
+                session.CountDropped(1);
+            }
+        }
+    }
+
+    /// <summary>Offers a captured frame (or its inner frame) to the sessions whose filter the decoded packet passes.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CaptureFrame(in CapturedPacket meta, ReadOnlySpan<byte> data)
+    {
+        var locals = _captureSessions!.LocalAddresses;
+        ref readonly var packet = ref _scratch;
+        InnerFrame inner = default;
+        var located = 0;
+        foreach (var session in _captures)
+        {
+            if (!session.Filter.Matches(packet, locals))
+            {
+                continue;
+            }
+
+            var frame = Described(packet, meta.TimestampNanos);
+
+            // Bytes the capture itself cut off the frame are missing from the inner frame's end as well.
+            var cut = Math.Max(0, meta.OriginalLength - data.Length);
+            if (session.Spec.Outer)
+            {
+                frame.LinkType = meta.LinkType;
+                frame.OriginalLength = data.Length + cut;
+                session.Offer(default, data, frame);
+                continue;
+            }
+
+            if (located == 0)
+            {
+                located = _captureSessions.Locator.TryLocate(meta.LinkType, data, packet.TunnelDepth, out inner) ? 1 : -1;
+            }
+
+            if (located > 0)
+            {
+                frame.LinkType = inner.LinkType;
+                frame.OriginalLength = inner.Length + cut;
+                session.Offer(default, data.Slice(inner.Offset, inner.Length), frame);
+            }
+            else
+            {
+                // A tunnel the decoder removes but the locator cannot walk: counted, never silent.
+                session.CountDropped(1);
+            }
+        }
+    }
+
+    private static CapturedFrame Described(in DecodedPacket packet, long timestampNanos) => new()
+    {
+        TimestampNanos = timestampNanos,
+        Tunnel = packet.Tunnel,
+        Vni = packet.Vni,
+        TunnelSource = packet.TunnelSource,
+        TunnelIpVersion = packet.TunnelIpVersion,
+    };
 
     /// <summary>
     /// Waits for room in a full queue: yields a few times, then naps a millisecond at a time. Spinning

@@ -48,6 +48,8 @@ internal abstract class ReceiverThread : IDisposable
         {
             while (!_stop.IsStopping)
             {
+                // The capture sessions in force for this batch (a reference read; nothing per packet).
+                Ingress.BeginBatch();
                 ReceiveOnce();
                 Volatile.Write(ref Counters.Heartbeat, Environment.TickCount64);
             }

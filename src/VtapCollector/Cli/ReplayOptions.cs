@@ -42,6 +42,18 @@ internal sealed class ReplayOptions
     /// <summary>Double-tap deduplication: off unless --dedup.</summary>
     public Engine.DedupOptions Dedup { get; } = new();
 
+    /// <summary>The packets <c>--capture-output</c> keeps (<c>--capture-filter</c>); everything when only the output is given.</summary>
+    public Engine.PacketCapture.CaptureFilter CaptureFilter { get; private set; } = Engine.PacketCapture.CaptureFilter.All;
+
+    /// <summary>A pcapng file for the kept packets (<c>--capture-output</c>); null: no capture.</summary>
+    public string? CaptureOutput { get; private set; }
+
+    /// <summary>Bytes kept of each packet (<c>--capture-snaplen</c>).</summary>
+    public int CaptureSnapLength { get; private set; } = Engine.PacketCapture.CaptureSpec.DefaultSnapLength;
+
+    /// <summary>Keep whole outer frames instead of the inner ones (<c>--capture-outer</c>).</summary>
+    public bool CaptureOuter { get; private set; }
+
     /// <summary>Flow workers; 0: the engine's default (half the cores, at least one).</summary>
     public int Workers { get; private set; }
 
@@ -64,6 +76,7 @@ internal sealed class ReplayOptions
     {
         var options = new ReplayOptions();
         var reader = new ArgumentReader(args, 1);
+        var captureFilterGiven = false;
         while (reader.TryNext(out var argument))
         {
             switch (argument)
@@ -126,6 +139,21 @@ internal sealed class ReplayOptions
                 case "--vni-group":
                     options.Dedup.VniGroups.Add(ParseVniGroup(reader.Value(argument)));
                     break;
+                case "--capture-filter":
+                    var filterText = reader.Value(argument);
+                    options.CaptureFilter = Engine.PacketCapture.CaptureFilterParser.TryParse(filterText, out var filterError)
+                        ?? throw new UsageException($"--capture-filter: {filterError}");
+                    captureFilterGiven = true;
+                    break;
+                case "--capture-output":
+                    options.CaptureOutput = reader.Value(argument);
+                    break;
+                case "--capture-snaplen":
+                    options.CaptureSnapLength = reader.Int(argument, 64, 262_144);
+                    break;
+                case "--capture-outer":
+                    options.CaptureOuter = true;
+                    break;
                 case "--quiet" or "-q":
                     options.Quiet = true;
                     break;
@@ -148,6 +176,11 @@ internal sealed class ReplayOptions
         if (options.NetworksFile is not null && options.ConfigFile is not null)
         {
             throw new UsageException("replay takes its networks from --networks or from --config, not both.");
+        }
+
+        if (options.CaptureOutput is null && (captureFilterGiven || options.CaptureOuter))
+        {
+            throw new UsageException("--capture-filter and --capture-outer need --capture-output FILE.pcapng to write the packets to.");
         }
 
         var error = options.ToDecoderOptions().Validate() ?? options.Dedup.Validate();

@@ -22,6 +22,10 @@ internal static class Usage
                                                           inner frame) of every tunnelled frame of a capture
                                                           as one UDP datagram to HOST:PORT, as a mirror would:
                                                           a demo and load generator for a live collector.
+          vtap-collector capture start|list|stop|fetch [options]
+                                                          A client of the daemon's capture API (/captures on
+                                                          the metrics listener): start a packet capture
+                                                          session, list sessions, stop one, fetch its files.
           vtap-collector --version
           vtap-collector --help
 
@@ -47,12 +51,32 @@ internal static class Usage
           --dedup-window-us N        With --dedup: another tap's copy within N µs of the first is removed (default 5000).
           --vni-group A,B[,...]      With --dedup: VNIs that mirror the same network meet in flows under VNI A (repeatable).
           --quiet                    No summary on stderr.
+          --capture-output FILE      Also write the packets --capture-filter keeps to FILE (pcapng): their inner
+                                     (decapsulated) frames, with each packet's VNI and tunnel source as its comment.
+          --capture-filter EXPR      Which packets: comma-separated terms, all of which must hold, e.g.
+                                     proto=tcp,local=10.1.0.0/16,rport=443,vni=100. Keys: proto (tcp, udp, icmp,
+                                     icmpv6, sctp, any or a number), local, remote, host, tunnel (address or CIDR),
+                                     lport, rport, port (N or LOW-HIGH), vni. Default: every packet.
+          --capture-snaplen N        Bytes kept of each packet (64-262144; default 9216).
+          --capture-outer            Keep the whole outer (mirror) frame instead of the inner one.
 
         Send options:
           --to HOST:PORT             Destination (required): 127.0.0.1:4789, [::1]:4789 or a host name.
           --pps N                    Send at most N datagrams per second (default: as fast as possible).
           --loop K                   Send the capture K times (default 1).
           --quiet                    No summary on stderr.
+
+        Capture options:
+          --url URL                  The daemon's metrics listener (default http://127.0.0.1:9464).
+          --token T | --token-file F The API's bearer token (Capture:Token), or VTAP_CAPTURE_TOKEN.
+          start: --filter EXPR       Which packets (the syntax of replay's --capture-filter; default every packet).
+                 --name N            The session's id (letters, digits, - and _; default a random one).
+                 --snaplen N, --outer, --max-packets N, --max-bytes N, --duration S
+                                     Bytes kept per packet, whole outer frames, and limits (default none).
+          list [ID]                  Every session, or one, with its state, counters and files.
+          stop ID                    Stop a session (its files stay); stopping an ended one forgets it.
+          fetch ID [--output DIR] [--file NAME]
+                                     Download the session's files (or one) into DIR (default .).
 
         Exit codes: 0 success, 1 input or configuration error, 2 usage error.
 

@@ -3,6 +3,7 @@ using VtapCollector.Capture;
 using VtapCollector.Cli;
 using VtapCollector.Engine;
 using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.PacketCapture;
 using VtapCollector.Engine.Sources;
 using VtapCollector.Engine.Workers;
 using VtapCollector.Export.Ipfix;
@@ -46,6 +47,9 @@ internal static class ReplayCommand
             return 1;
         }
 
+        var captures = OpenCapture(options);
+        using var captureWriter = captures is null ? null : new CaptureWriter(captures);
+        captureWriter?.Start();
         var stopwatch = Stopwatch.StartNew();
         await using (input.ConfigureAwait(false))
         {
@@ -67,7 +71,9 @@ internal static class ReplayCommand
                 ipfix is null ? [output] : [output, ipfix],
                 EngineClock.Packet,
                 Networks: networks,
-                Dedup: options.Dedup));
+                Dedup: options.Dedup,
+
+                Captures: captures));
             var reader = new CaptureReader(input);
             var ingress = engine.AddIngress("file");
             engine.Start();
@@ -88,7 +94,14 @@ internal static class ReplayCommand
 
             output.Flush();
             ipfix?.Dispose();
+            var captureError = FinishCapture(captures, captureWriter);
             stopwatch.Stop();
+            if (captureError is not null)
+            {
+                await log.WriteLineAsync($"vtap-collector: cannot write the capture to '{options.CaptureOutput}': {captureError}").ConfigureAwait(false);
+                return 1;
+            }
+
             if (error is not CaptureError.None and not CaptureError.RecordTruncated)
             {
                 await log.WriteLineAsync($"vtap-collector: '{inputName}': {error.Describe(reader)}").ConfigureAwait(false);
@@ -110,6 +123,10 @@ internal static class ReplayCommand
             if (!options.Quiet)
             {
                 await log.WriteAsync(ReplaySummary.Format(inputName, reader, engine, stopwatch.Elapsed)).ConfigureAwait(false);
+                if (captures?.All() is [var kept])
+                {
+                    await log.WriteLineAsync($"  captured packets:      {kept.Packets} ({kept.Bytes} bytes) to {options.CaptureOutput}").ConfigureAwait(false);
+                }
             }
 
             if (error == CaptureError.RecordTruncated)
@@ -121,6 +138,49 @@ internal static class ReplayCommand
         }
 
         return 0;
+    }
+
+    /// <summary>The one capture session of <c>--capture-output</c>: a single file, and a replay that waits for its writer rather than drop.</summary>
+    private static CaptureSessions? OpenCapture(ReplayOptions options)
+    {
+        if (options.CaptureOutput is null)
+        {
+            return null;
+        }
+
+        var path = Path.GetFullPath(options.CaptureOutput);
+        var sessions = new CaptureSessions(Path.GetDirectoryName(path) ?? ".", 1, options.ToDecoderOptions());
+        var spec = new CaptureSpec
+        {
+            Name = "replay",
+            Filter = options.CaptureFilter,
+            SnapLength = options.CaptureSnapLength,
+            Outer = options.CaptureOuter,
+            SingleFile = path,
+            WaitWhenFull = true,
+        };
+        return sessions.TryStart(spec, out _, out var error) is null ? throw new InvalidOperationException(error) : sessions;
+    }
+
+    /// <summary>Ends the capture and waits for its file; a sentence when it could not be written whole.</summary>
+    private static string? FinishCapture(CaptureSessions? captures, CaptureWriter? writer)
+    {
+        if (captures is null || writer is null)
+        {
+            return null;
+        }
+
+        captures.StopAll("the capture was read to its end");
+        writer.Dispose();
+        if (writer.Failure is { } failure)
+        {
+            return failure.Message;
+        }
+
+        var session = captures.All()[0];
+        return session.State == CaptureState.Failed ? session.Reason
+            : session.Dropped > 0 ? $"{session.Dropped} packets could not be written."
+            : null;
     }
 
     private static Stream OpenInput(string? path)

@@ -83,6 +83,8 @@ internal sealed class CollectorService : IHostedService, IDisposable
             Log.ReceiveBufferSmall(_logger, udp, settings.Sections.Sources.Udp.ReceiveBufferBytes);
         }
 
+        _pipeline.CaptureWriter.StateChanged += (_, sentence) => Log.CaptureStateChanged(_logger, sentence);
+        StartCaptures(settings.CaptureSessions ?? []);
         _reloadRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, Reload);
         _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
@@ -322,6 +324,8 @@ internal sealed class CollectorService : IHostedService, IDisposable
         // previous allow-list and networks stay in force.
         _pipeline.AllowList.Current = settings.AllowList;
         _pipeline.Engine.SetNetworks(settings.Networks);
+        _pipeline.CaptureToken = settings.CaptureToken;
+        StartCaptures(settings.CaptureSessions ?? []);
         Interlocked.Increment(ref _reloads.Succeeded);
         Log.Reloaded(_logger, settings.AllowList.Describe(), settings.Networks.Describe());
         var current = WithoutReloadable(_configuration);
@@ -331,12 +335,40 @@ internal sealed class CollectorService : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Every configuration value except the allow-list's and the networks', as sorted key=value lines: what a reload cannot change in place.</summary>
+    /// <summary>Makes the configured capture sessions those of the configuration, saying what started, stopped or could not start.</summary>
+    private void StartCaptures(IReadOnlyList<Engine.PacketCapture.CaptureSpec> configured)
+    {
+        var before = _pipeline.Captures.All().Where(s => s.IsActive).ToHashSet();
+        foreach (var problem in _pipeline.Captures.Reconcile(configured))
+        {
+            Log.CaptureNotStarted(_logger, problem);
+        }
+
+        foreach (var session in _pipeline.Captures.All())
+        {
+            if (session.IsActive && !before.Contains(session))
+            {
+                Log.CaptureStarted(_logger, session.Name, session.Filter.ToString() is { Length: > 0 } filter ? filter : "every packet", session.Directory);
+            }
+            else if (!session.IsActive && before.Contains(session))
+            {
+                Log.CaptureStopped(_logger, session.Name, session.Reason ?? "stopped");
+            }
+        }
+    }
+
+    /// <summary>The capture keys a reload applies: the configured sessions and the API token (the folder and the session bound need a restart).</summary>
+    private static bool IsReloadableCaptureKey(string key) =>
+        key.StartsWith("Capture:Sessions", StringComparison.OrdinalIgnoreCase)
+        || key.StartsWith("Capture:Token", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Every configuration value except the reloadable ones (allow-list, networks, capture sessions and token), as sorted key=value lines: what a reload cannot change in place.</summary>
     private static string WithoutReloadable(IConfiguration configuration) =>
         string.Join('\n', configuration.AsEnumerable()
             .Where(entry => entry.Value is not null
                 && !entry.Key.StartsWith("AllowList", StringComparison.OrdinalIgnoreCase)
-                && !entry.Key.StartsWith("Networks", StringComparison.OrdinalIgnoreCase))
+                && !entry.Key.StartsWith("Networks", StringComparison.OrdinalIgnoreCase)
+                && !IsReloadableCaptureKey(entry.Key))
             .Select(entry => $"{entry.Key.ToUpperInvariant()}={entry.Value}")
             .Order(StringComparer.Ordinal));
 }

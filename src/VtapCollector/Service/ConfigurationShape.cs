@@ -39,6 +39,8 @@ internal static class ConfigurationShape
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(IpfixSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(MetricsSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(DedupOptions))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(CaptureSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(CaptureSessionSettings))]
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Every settings class reachable from CollectorSettings is listed in a DynamicDependency above.")]
     public static string? Check(IConfiguration configuration, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type settings, IReadOnlyCollection<string> freeSections)
     {

@@ -1,5 +1,6 @@
 using VtapCollector.Engine;
 using VtapCollector.Engine.Ingress;
+using VtapCollector.Engine.PacketCapture;
 using VtapCollector.Engine.Sources;
 using VtapCollector.Engine.Workers;
 using VtapCollector.Export.Sinks;
@@ -16,6 +17,7 @@ internal sealed class LiveCollector : IDisposable
 {
     private readonly ValidatedSettings _settings;
     private readonly EngineSetup _setup;
+    private string? _captureToken;
 
     public LiveCollector(ValidatedSettings settings, IReadOnlyList<IRecordSink> sinks)
     {
@@ -33,11 +35,28 @@ internal sealed class LiveCollector : IDisposable
             settings.Networks,
             metrics.MaxNetworkLabels,
             Dedup: settings.Sections.Dedup);
-        Engine = new FlowEngine(_setup);
+        var capture = settings.Sections.Capture;
+        Captures = new CaptureSessions(capture.Directory, capture.MaxSessions, settings.Decoder);
+        CaptureWriter = new CaptureWriter(Captures);
+        _captureToken = settings.CaptureToken;
+        Engine = new FlowEngine(_setup with { Captures = Captures });
         Sources = new LiveSources(Engine);
     }
 
     public FlowEngine Engine { get; }
+
+    /// <summary>The capture sessions (configured and from the API) the ingresses offer packets to.</summary>
+    public CaptureSessions Captures { get; }
+
+    /// <summary>The thread that writes every session's files.</summary>
+    public CaptureWriter CaptureWriter { get; }
+
+    /// <summary>The bearer token the capture API requires (configured or from its file; a reload may change it); null for none.</summary>
+    public string? CaptureToken
+    {
+        get => Volatile.Read(ref _captureToken);
+        set => Volatile.Write(ref _captureToken, value);
+    }
 
     public LiveSources Sources { get; }
 
@@ -58,8 +77,10 @@ internal sealed class LiveCollector : IDisposable
     public void Start()
     {
         Sources.Open(_settings.Sections.Sources, _settings.Decoder);
+        // The warm-up's synthetic traffic is no one's to capture: its engine has no sessions.
         WarmupDuration = EngineWarmup.Run(_setup);
         Engine.Start();
+        CaptureWriter.Start();
         Sources.Start();
     }
 
@@ -69,11 +90,15 @@ internal sealed class LiveCollector : IDisposable
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         var finished = Sources.Stop(deadline);
         finished &= Engine.Finish(EndReason.Shutdown, deadline);
+
+        // Packets already kept are written and every capture file closed whole.
+        Captures.StopAll("the collector stopped");
+        CaptureWriter.Dispose();
         return finished;
     }
 
     /// <summary>The first thread that died of an exception, if any (a bug: the host stops).</summary>
-    public Exception? Failure => Sources.Failure ?? Engine.Failure;
+    public Exception? Failure => Sources.Failure ?? Engine.Failure ?? CaptureWriter.Failure;
 
     public void Dispose()
     {

@@ -69,6 +69,18 @@ internal static partial class Log
     [LoggerMessage(1052, LogLevel.Error, "Kafka ({Cause}): {Message}")]
     public static partial void KafkaError(ILogger logger, string cause, string message);
 
+    [LoggerMessage(1060, LogLevel.Warning, "{Sentence}")]
+    public static partial void CaptureStateChanged(ILogger logger, string sentence);
+
+    [LoggerMessage(1061, LogLevel.Information, "Capture '{Name}' started ({Filter}); files in {Directory}.")]
+    public static partial void CaptureStarted(ILogger logger, string name, string filter, string directory);
+
+    [LoggerMessage(1062, LogLevel.Information, "Capture '{Name}' stopped: {Reason}.")]
+    public static partial void CaptureStopped(ILogger logger, string name, string reason);
+
+    [LoggerMessage(1063, LogLevel.Warning, "Capture session not started: {Reason}")]
+    public static partial void CaptureNotStarted(ILogger logger, string reason);
+
     [LoggerMessage(1040, LogLevel.Critical, "A collector thread failed; stopping.")]
     public static partial void ThreadFailed(ILogger logger, Exception error);
 }

@@ -205,6 +205,7 @@ internal static class RunCommand
         app.MapGet("/metrics", (CollectorMetrics metrics) => Results.Text(metrics.Render(), PrometheusTextWriter.ContentType));
         app.MapGet("/healthz", (CollectorService service) => Probe(service.Liveness()));
         app.MapGet("/readyz", (CollectorService service) => Probe(service.Readiness()));
+        CaptureApi.Map(app);
         return app;
     }
 

@@ -18,7 +18,9 @@ internal sealed record ValidatedSettings(
     NetworkMap Networks,
     DecoderOptions Decoder,
     FlowTableOptions FlowTable,
-    IPEndPoint MetricsListen);
+    IPEndPoint MetricsListen,
+    IReadOnlyList<Engine.PacketCapture.CaptureSpec>? CaptureSessions = null,
+    string? CaptureToken = null);
 
 /// <summary>
 /// Builds the configuration (defaults, appsettings.json beside the program, the system file in
@@ -108,6 +110,7 @@ internal static class SettingsLoader
             BindSection(configuration, "Sinks", raw.Sinks);
             BindSection(configuration, "Metrics", raw.Metrics);
             BindSection(configuration, "Dedup", raw.Dedup);
+            BindSection(configuration, "Capture", raw.Capture);
         }
         catch (InvalidOperationException bindError)
         {
@@ -155,7 +158,13 @@ internal static class SettingsLoader
             return error;
         }
 
-        settings = new ValidatedSettings(sections, allowList!, networks!, decoder!, table!, metrics);
+        var captures = sections.Capture.ToSpecs(out var token, out error);
+        if (captures is null)
+        {
+            return error;
+        }
+
+        settings = new ValidatedSettings(sections, allowList!, networks!, decoder!, table!, metrics, captures, token);
         return null;
     }
 

@@ -72,7 +72,7 @@ public partial class DocumentationTests
         }
     }
 
-    [GeneratedRegex(@"^\| `((?:Sources|AllowList|Networks|Decoder|Flows|Pipeline|Sinks|Kafka|Metrics|Dedup):[A-Za-z:]+)` \|", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\| `((?:Sources|AllowList|Networks|Decoder|Flows|Pipeline|Sinks|Kafka|Metrics|Dedup|Capture):[A-Za-z:]+)` \|", RegexOptions.Multiline)]
     private static partial Regex ConfigurationKeyRow();
 
     [GeneratedRegex(@"^\| ((?:`(?:vtap|process|dotnet)_[a-z0-9_]+`(?:, )?)+) \|", RegexOptions.Multiline)]

@@ -73,11 +73,11 @@ public class ReplayInputTests(OracleCaptures captures) : OracleCaptureTests(capt
         var frames = new FrameCollector();
         using (var input = File.OpenRead(source))
         {
-            Assert.Equal(Capture.CaptureError.None, new Capture.CaptureReader(input).ReadAllAsync(frames).GetAwaiter().GetResult());
+            Assert.Equal(global::VtapCollector.Capture.CaptureError.None, new global::VtapCollector.Capture.CaptureReader(input).ReadAllAsync(frames).GetAwaiter().GetResult());
         }
 
         using var output = File.Create(destination);
-        using var writer = new Capture.PcapWriter(output, Decoding.LinkType.Ethernet, nanoseconds: true);
+        using var writer = new global::VtapCollector.Capture.PcapWriter(output, Decoding.LinkType.Ethernet, nanoseconds: true);
         var decoder = new Decoding.PacketDecoder();
         long copies = 0;
         foreach (var (time, frame) in frames.Frames)
@@ -105,11 +105,11 @@ public class ReplayInputTests(OracleCaptures captures) : OracleCaptureTests(capt
         return copies;
     }
 
-    private readonly struct FrameCollector() : Capture.IPacketHandler
+    private readonly struct FrameCollector() : global::VtapCollector.Capture.IPacketHandler
     {
         public List<(long Time, byte[] Frame)> Frames { get; } = [];
 
-        public void OnPacket(in Capture.CapturedPacket packet, ReadOnlySpan<byte> data) => Frames.Add((packet.TimestampNanos, data.ToArray()));
+        public void OnPacket(in global::VtapCollector.Capture.CapturedPacket packet, ReadOnlySpan<byte> data) => Frames.Add((packet.TimestampNanos, data.ToArray()));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace VtapCollector.Service.Metrics;
 /// </summary>
 internal sealed class CollectorMetrics(LiveCollector collector, ReloadCounters reloads)
 {
-    private readonly IMetricSource[] _sources = [new ProcessMetrics(), new EngineMetrics(collector.Engine), new Engine.Networks.NetworkMetrics(collector.Engine), .. collector.Engine.Sinks, reloads];
+    private readonly IMetricSource[] _sources = [new ProcessMetrics(), new EngineMetrics(collector.Engine), new Engine.Networks.NetworkMetrics(collector.Engine), new Engine.PacketCapture.CaptureMetrics(collector.Captures), .. collector.Engine.Sinks, reloads];
 
     public string Render()
     {

@@ -16,4 +16,5 @@ internal sealed class CollectorSettings
     public SinksSettings Sinks { get; set; } = new();
     public MetricsSettings Metrics { get; set; } = new();
     public Engine.DedupOptions Dedup { get; set; } = new();
+    public CaptureSettings Capture { get; set; } = new();
 }
