@@ -116,7 +116,16 @@ internal sealed class FlowEngine : IDisposable
     /// Puts <paramref name="map"/> in force: records the workers emit from now on are classified with
     /// it (a record already queued keeps the networks it was given). Safe while the engine runs.
     /// </summary>
-    public void SetNetworks(NetworkMap map) => Networks.Current = new NetworkRouting(map, NetworkLabels.Resolve(map));
+    public void SetNetworks(NetworkMap map)
+    {
+        Networks.Current = new NetworkRouting(map, NetworkLabels.Resolve(map));
+
+        // Capture filters' local and remote terms follow the local networks once there are any.
+        if (_setup.Captures is { } captures)
+        {
+            captures.LocalAddresses = LocalNetworks.For(map);
+        }
+    }
 
     /// <summary>
     /// The packet path of one source thread (<paramref name="sourceLabel"/>: udp, af_packet, pcap, gre, xdp, file).
