@@ -5,7 +5,7 @@ namespace VtapCollector.Engine.PacketCapture;
 /// <summary>Where a decoded packet's innermost frame lies in what the source delivered, and its link type.</summary>
 /// <param name="Offset">First byte of the inner frame.</param>
 /// <param name="Length">Bytes of the inner frame: up to the end of the tunnel's outer IP packet (the outer frame's padding is not part of it).</param>
-/// <param name="LinkType">Ethernet for VXLAN and Geneve with Ethernet; raw IP for Geneve carrying IP (GCP); the source's own for untunnelled traffic.</param>
+/// <param name="LinkType">Ethernet for VXLAN, Geneve with Ethernet, ERSPAN and GRE-bridged Ethernet; raw IP for Geneve carrying IP (GCP) and ERSPAN type III frame type 2; the source's own for untunnelled traffic.</param>
 internal readonly record struct InnerFrame(int Offset, int Length, LinkType LinkType);
 
 /// <summary>
@@ -92,7 +92,7 @@ internal sealed class InnerFrameLocator
         return Tunnel(payload, 0, payload.Length, portKind, tunnelDepth, out inner);
     }
 
-    /// <summary>IP, then UDP; a tunnel port opens the next layer.</summary>
+    /// <summary>IP, then UDP to a tunnel port or GRE carrying a mirror opens the next layer.</summary>
     private bool Walk(ReadOnlySpan<byte> frame, int offset, int end, ushort etherType, int depth, out InnerFrame inner)
     {
         inner = default;
@@ -110,6 +110,11 @@ internal sealed class InnerFrameLocator
         else
         {
             return false;
+        }
+
+        if (protocol == IpProtocol.Gre)
+        {
+            return Gre(frame, offset + headerLength, offset + capturedEnd, depth, out inner);
         }
 
         if (protocol != IpProtocol.Udp || capturedEnd - headerLength < UdpLength)
@@ -163,6 +168,54 @@ internal sealed class InnerFrameLocator
         {
             inner = new InnerFrame(innerStart, end - innerStart, LinkType.Ethernet);
             return true;
+        }
+
+        if (EthernetHeader.TryRead(frame[innerStart..end], _maxVlanTags, out var ethernet) != DecodeStatus.Ok)
+        {
+            return false;
+        }
+
+        return Walk(frame, innerStart + ethernet.HeaderLength, end, ethernet.EtherType, depth - 1, out inner);
+    }
+    /// <summary>
+    /// A GRE header (RFC 2784, RFC 2890) at <paramref name="offset"/> opening a mirror: Ethernet bridged
+    /// over GRE (0x6558), ERSPAN type I (0x88BE without a sequence number: the frame follows GRE), or
+    /// ERSPAN type II or III (their own header, then an Ethernet frame or, for type III frame type 2, IP).
+    /// </summary>
+    private bool Gre(ReadOnlySpan<byte> frame, int offset, int end, int depth, out InnerFrame inner)
+    {
+        inner = default;
+        if (GreHeader.TryRead(frame[offset..end], out var gre) != DecodeStatus.Ok)
+        {
+            return false;
+        }
+
+        var innerStart = offset + gre.HeaderLength;
+        var rawIp = false;
+        if (gre.ProtocolType is EtherTypes.ErspanIII || (gre.ProtocolType == EtherTypes.ErspanII && gre.HasSequence))
+        {
+            if (ErspanHeader.TryRead(frame[innerStart..end], gre.ProtocolType == EtherTypes.ErspanIII, out var erspan) != DecodeStatus.Ok)
+            {
+                return false;
+            }
+
+            innerStart += erspan.HeaderLength;
+            rawIp = erspan.CarriesIp;
+        }
+        else if (gre.ProtocolType is not (EtherTypes.TransparentEthernetBridging or EtherTypes.ErspanII))
+        {
+            return false;
+        }
+
+        if (depth == 1)
+        {
+            inner = new InnerFrame(innerStart, end - innerStart, rawIp ? LinkType.Raw : LinkType.Ethernet);
+            return true;
+        }
+
+        if (rawIp)
+        {
+            return innerStart < end && Walk(frame, innerStart, end, (frame[innerStart] >> 4) == 6 ? EtherTypes.Ipv6 : EtherTypes.Ipv4, depth - 1, out inner);
         }
 
         if (EthernetHeader.TryRead(frame[innerStart..end], _maxVlanTags, out var ethernet) != DecodeStatus.Ok)

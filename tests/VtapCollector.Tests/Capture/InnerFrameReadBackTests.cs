@@ -45,6 +45,59 @@ public sealed class InnerFrameReadBackTests
         }
     }
 
+    /// <summary>
+    /// ERSPAN types I, II and III from tcpdump's test suite: each kept packet is the mirrored Ethernet
+    /// frame, from the start of tshark's inner Ethernet layer to the end of the outer IP packet, with
+    /// the ERSPAN session ID (0 for type I, which has none) as the comment's VNI.
+    /// </summary>
+    [Theory]
+    [InlineData("erspan-type-i-1.pcap")]
+    [InlineData("erspan-type-ii-1.pcap")]
+    [InlineData("erspan-type-iii-ft-0.pcap")]
+    public void CaptureFile_ErspanMirror_HoldsTheMirroredFramesByteForByte(string name)
+    {
+        var input = Path.Combine(ExternalTools.RepositoryRoot, "tests", "data", "tcpdump", name);
+        using var output = new TempCapture();
+        var replay = ExternalTools.RunCollector(["replay", input, "--capture-output", output.Path, "--output", "/dev/null", "--quiet"]);
+        Assert.True(replay.ExitCode == 0, replay.StandardError);
+
+        var result = ExternalTools.Run(ExternalTools.Tshark, ["-n", "-r", input, "-T", "json", "-x", "--no-duplicate-keys"], TimeSpan.FromSeconds(120));
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        using var json = JsonDocument.Parse(result.StandardOutput);
+        var expected = new List<(string Inner, string Comment)>();
+        foreach (var element in json.RootElement.EnumerateArray())
+        {
+            var layers = element.GetProperty("_source").GetProperty("layers");
+            var ethernet = layers.GetProperty("eth_raw");
+            var ip = layers.TryGetProperty("ip_raw", out var ipRaw) ? ipRaw : default;
+
+            // Kept: an inner Ethernet frame that carries IP (the decoder's flows), so two Ethernet and two IP layers.
+            if (ethernet[0].ValueKind != JsonValueKind.Array || ethernet.GetArrayLength() < 2
+                || ip.ValueKind != JsonValueKind.Array || ip[0].ValueKind != JsonValueKind.Array || ip.GetArrayLength() < 2)
+            {
+                continue;
+            }
+
+            var frameHex = First(layers.GetProperty("frame_raw"))[0].GetString()!;
+            var start = ethernet[1][1].GetInt32();
+            var outerIp = ip[0][1].GetInt32();
+            var outerLength = int.Parse(First(layers.GetProperty("ip")).GetProperty("ip.len").GetString()!, CultureInfo.InvariantCulture);
+            var end = Math.Min(outerIp + outerLength, frameHex.Length / 2);
+            var spanId = layers.TryGetProperty("erspan", out var erspan) && First(erspan) is { ValueKind: JsonValueKind.Object } header && header.TryGetProperty("erspan.spanid", out var id) ? id.GetString()! : "0";
+            var source = First(layers.GetProperty("ip")).GetProperty("ip.src").GetString();
+            expected.Add((frameHex[(start * 2)..(end * 2)], $"vni={spanId} tunnel_source={source}"));
+        }
+
+        var kept = Packets(output.Path, []);
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected.Count, kept.Count);
+        for (var i = 0; i < kept.Count; i++)
+        {
+            Assert.Equal(expected[i].Inner, kept[i].Frame);
+            Assert.Equal(expected[i].Comment, kept[i].Comment);
+        }
+    }
+
     /// <summary>One packet as tshark shows it: its bytes (hex), length, time, comment, and for a tunnelled one its inner frame (hex), VNI and outer source.</summary>
     private sealed record Packet(string Frame, int Length, string Time, string? Comment, string? Inner, string? Vni, string? TunnelSource);
 
