@@ -154,9 +154,27 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
 
             // Under load packets are already buffered: take them first, and poll only when there were none.
             var delivered = Take(ref handler, pcap);
-            if (delivered == 0 && timeoutMilliseconds != 0 && Wait(timeoutMilliseconds))
+            if (delivered == 0 && timeoutMilliseconds != 0)
             {
-                delivered = Take(ref handler, pcap);
+                // Readable is not yet delivered: libpcap filters in user space what reached its ring before
+                // the kernel filter was attached (a fresh interface's IPv6 neighbour discovery), so wait
+                // again, within the same time, until something passes.
+                var deadline = timeoutMilliseconds < 0 ? long.MaxValue : Environment.TickCount64 + timeoutMilliseconds;
+                var wait = timeoutMilliseconds;
+                while (delivered == 0 && Wait(wait))
+                {
+                    delivered = Take(ref handler, pcap);
+                    if (timeoutMilliseconds >= 0)
+                    {
+                        var left = deadline - Environment.TickCount64;
+                        if (left <= 0)
+                        {
+                            break;
+                        }
+
+                        wait = (int)left;
+                    }
+                }
             }
 
             if (Environment.TickCount64 >= _statisticsDue)
@@ -384,22 +402,40 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
     /// <summary>poll(2) on libpcap's descriptor. Returns false on timeout, signal, or an interface-down report.</summary>
     private bool Wait(int timeoutMilliseconds)
     {
-        var descriptor = new PollDescriptor { Descriptor = _descriptor, Events = PacketSocketInterop.PollIn };
-        var ready = LinuxSocketInterop.Poll(&descriptor, 1, timeoutMilliseconds);
-        if (ready > 0)
+        var deadline = timeoutMilliseconds < 0 ? long.MaxValue : Environment.TickCount64 + timeoutMilliseconds;
+        while (true)
         {
-            return (descriptor.ReturnedEvents & PacketSocketInterop.PollErr) == 0 || TakeSocketError();
-        }
+            var descriptor = new PollDescriptor { Descriptor = _descriptor, Events = PacketSocketInterop.PollIn };
+            var ready = LinuxSocketInterop.Poll(&descriptor, 1, timeoutMilliseconds);
+            if (ready > 0)
+            {
+                return (descriptor.ReturnedEvents & PacketSocketInterop.PollErr) == 0 || TakeSocketError();
+            }
 
-        if (ready == 0)
-        {
-            return false;
-        }
+            if (ready == 0)
+            {
+                return false;
+            }
 
-        var errno = Marshal.GetLastPInvokeError();
-        return errno == PacketSocketInterop.Eintr
-            ? false
-            : throw new LiveCaptureException($"Waiting for packets on interface '{Interface}' failed: poll: {PacketSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != PacketSocketInterop.Eintr)
+            {
+                throw new LiveCaptureException($"Waiting for packets on interface '{Interface}' failed: poll: {PacketSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
+            }
+
+            // A signal (the runtime suspends threads for a garbage collection with one) cut the wait
+            // short: poll(2) does not restart, so wait out the rest of the time.
+            if (timeoutMilliseconds >= 0)
+            {
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0)
+                {
+                    return false;
+                }
+
+                timeoutMilliseconds = (int)left;
+            }
+        }
     }
 
     /// <summary>
