@@ -384,7 +384,7 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
     /// <summary>poll(2) on libpcap's descriptor. Returns false on timeout, signal, or an interface-down report.</summary>
     private bool Wait(int timeoutMilliseconds)
     {
-        var descriptor = new PollDescriptor { Descriptor = _descriptor, Events = PacketSocketInterop.PollIn };
+        var descriptor = new PollDescriptor { Descriptor = _descriptor, Events = LinuxSocketInterop.PollIn };
         var ready = LinuxSocketInterop.Poll(&descriptor, 1, timeoutMilliseconds);
         if (ready > 0)
         {
@@ -397,9 +397,9 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        return errno == PacketSocketInterop.Eintr
+        return errno == LinuxSocketInterop.Eintr
             ? false
-            : throw new LiveCaptureException($"Waiting for packets on interface '{Interface}' failed: poll: {PacketSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
+            : throw new LiveCaptureException($"Waiting for packets on interface '{Interface}' failed: poll: {LinuxSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
     }
 
     /// <summary>
@@ -412,14 +412,14 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
     {
         var error = 0;
         var length = (uint)sizeof(int);
-        if (PacketSocketInterop.GetSocketOption(_descriptor, PacketSocketInterop.SolSocket, PacketSocketInterop.SoError, &error, &length) != 0 || error == 0)
+        if (LinuxSocketInterop.GetSocketOption(_descriptor, LinuxSocketInterop.SolSocket, PacketSocketInterop.SoError, &error, &length) != 0 || error == 0)
         {
             return true;
         }
 
-        return error == PacketSocketInterop.Enetdown
+        return error == LinuxSocketInterop.Enetdown
             ? false
-            : throw new LiveCaptureException($"Capturing on interface '{Interface}' failed: {PacketSocketInterop.Describe(error)} (errno {error}).") { ErrorNumber = error };
+            : throw new LiveCaptureException($"Capturing on interface '{Interface}' failed: {LinuxSocketInterop.Describe(error)} (errno {error}).") { ErrorNumber = error };
     }
 
     /// <summary>pcap_stats counts from activation in 32 bits: add the differences, so the totals survive the wrap.</summary>

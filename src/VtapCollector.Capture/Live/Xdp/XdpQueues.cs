@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using VtapCollector.Capture.Udp;
 
 namespace VtapCollector.Capture.Live.Xdp;
 
@@ -16,7 +17,7 @@ internal static unsafe class XdpQueues
     /// </summary>
     public static int Count(string name)
     {
-        var socket = XdpInterop.Socket(AfInet, SockDgram | XdpInterop.SockCloexec, 0);
+        var socket = LinuxSocketInterop.Socket(AfInet, SockDgram | LinuxSocketInterop.SockCloexec, 0);
         if (socket < 0)
         {
             return 1;
@@ -43,7 +44,7 @@ internal static unsafe class XdpQueues
         }
         finally
         {
-            _ = XdpInterop.Close(socket);
+            _ = LinuxSocketInterop.Close(socket);
         }
     }
 }
