@@ -354,7 +354,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
         var ready = LinuxSocketInterop.Poll(&descriptor, 1, timeoutMilliseconds);
         if (ready > 0)
         {
-            return (descriptor.ReturnedEvents & PacketSocketInterop.PollErr) == 0 || TakeSocketError();
+            return (descriptor.ReturnedEvents & LinuxSocketInterop.PollErr) == 0 || TakeSocketError();
         }
 
         if (ready == 0)
@@ -375,7 +375,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
     {
         var error = 0;
         var length = (uint)sizeof(int);
-        if (LinuxSocketInterop.GetSocketOption(_handle.Descriptor, LinuxSocketInterop.SolSocket, PacketSocketInterop.SoError, &error, &length) != 0)
+        if (LinuxSocketInterop.GetSocketOption(_handle.Descriptor, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoError, &error, &length) != 0)
         {
             throw Failure("read the socket error", Marshal.GetLastPInvokeError());
         }

@@ -146,22 +146,13 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
         var socket = new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
         try
         {
-            if (!TrySetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRcvbufforce, options.ReceiveBufferBytes))
-            {
-                SetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRcvbuf, options.ReceiveBufferBytes);
-            }
-
-            timestampsNs = TrySetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoTimestampns, 1);
-            if (!timestampsNs)
-            {
-                TrySetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoTimestamp, 1);
-            }
-
-            dropCounter = TrySetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRxqOvfl, 1);
+            SocketOptions.SetReceiveBuffer(socket, options.ReceiveBufferBytes);
+            timestampsNs = SocketOptions.EnableReceiveTimestamps(socket);
+            dropCounter = SocketOptions.TrySet(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRxqOvfl, 1);
             if (family == AddressFamily.InterNetworkV6)
             {
                 // The destination of each packet, for the IPv6 header written in front of it.
-                SetInt(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
+                SocketOptions.Set(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
             }
 
             socket.Bind(new IPEndPoint(options.Address, 0));
@@ -174,26 +165,6 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
                 ? $"Cannot receive GRE on {options.Address}: it is not an address of this machine."
                 : $"Cannot set up the raw GRE socket on {options.Address}: {error.Message}.";
             throw new LiveCaptureException(message, error) { ErrorNumber = error.ErrorCode };
-        }
-    }
-
-    private static void SetInt(Socket socket, int level, int option, int value)
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(int)];
-        MemoryMarshal.Write(bytes, in value);
-        socket.SetRawSocketOption(level, option, bytes);
-    }
-
-    private static bool TrySetInt(Socket socket, int level, int option, int value)
-    {
-        try
-        {
-            SetInt(socket, level, option, value);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 

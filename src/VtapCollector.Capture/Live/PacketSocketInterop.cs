@@ -23,9 +23,6 @@ internal static unsafe partial class PacketSocketInterop
     /// <summary>linux/if_ether.h ETH_P_ALL: every protocol, in host order (bind wants it in network order).</summary>
     public const ushort EthPAll = 0x0003;
 
-    /// <summary>socket(7) SO_ERROR: reads and clears the socket's pending error.</summary>
-    public const int SoError = 4;
-
     /// <summary>socket(7) SO_ATTACH_FILTER: attach a classic BPF program (struct sock_fprog).</summary>
     public const int SoAttachFilter = 26;
 
@@ -85,10 +82,6 @@ internal static unsafe partial class PacketSocketInterop
 
     /// <summary>Offset of sll_pkttype in struct sockaddr_ll.</summary>
     public const int AddressPacketTypeOffset = 10;
-
-    /// <summary>poll(2) POLLERR: the socket has a pending error.</summary>
-    public const short PollErr = 0x008;
-
 }
 
 /// <summary>

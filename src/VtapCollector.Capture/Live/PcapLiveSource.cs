@@ -388,7 +388,7 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
         var ready = LinuxSocketInterop.Poll(&descriptor, 1, timeoutMilliseconds);
         if (ready > 0)
         {
-            return (descriptor.ReturnedEvents & PacketSocketInterop.PollErr) == 0 || TakeSocketError();
+            return (descriptor.ReturnedEvents & LinuxSocketInterop.PollErr) == 0 || TakeSocketError();
         }
 
         if (ready == 0)
@@ -412,7 +412,7 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
     {
         var error = 0;
         var length = (uint)sizeof(int);
-        if (LinuxSocketInterop.GetSocketOption(_descriptor, LinuxSocketInterop.SolSocket, PacketSocketInterop.SoError, &error, &length) != 0 || error == 0)
+        if (LinuxSocketInterop.GetSocketOption(_descriptor, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoError, &error, &length) != 0 || error == 0)
         {
             return true;
         }

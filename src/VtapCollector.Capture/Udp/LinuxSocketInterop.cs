@@ -21,6 +21,9 @@ internal static unsafe partial class LinuxSocketInterop
     /// <summary>socket(7): level of the SO_* options and of their control messages.</summary>
     public const int SolSocket = 1;
 
+    /// <summary>socket(7) SO_ERROR: reads and clears the socket's pending error.</summary>
+    public const int SoError = 4;
+
     /// <summary>socket(7) SO_RCVBUF: receive buffer size; the kernel doubles the value set (bookkeeping) and getsockopt returns the doubled value.</summary>
     public const int SoRcvbuf = 8;
 
@@ -89,6 +92,9 @@ internal static unsafe partial class LinuxSocketInterop
 
     /// <summary>poll(2) events: data to read.</summary>
     public const short PollIn = 0x001;
+
+    /// <summary>poll(2) revents POLLERR: the socket has a pending error (SO_ERROR).</summary>
+    public const short PollErr = 0x008;
 
     /// <summary>poll(2) events: room to write.</summary>
     public const short PollOut = 0x004;

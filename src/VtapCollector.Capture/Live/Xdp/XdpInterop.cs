@@ -142,7 +142,6 @@ internal static unsafe partial class XdpInterop
     /// <summary>bpf(2) with a 144-byte attribute; returns the result (a descriptor for the creating commands) or -1 and errno.</summary>
     public static int Bpf(int command, BpfAttribute* attribute) =>
         (int)SystemCall(BpfSystemCall, command, attribute, sizeof(BpfAttribute));
-
 }
 
 /// <summary><c>union bpf_attr</c>: 144 bytes, filled field by field at the offsets of the command in use.</summary>

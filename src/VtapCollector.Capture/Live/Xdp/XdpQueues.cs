@@ -7,7 +7,6 @@ namespace VtapCollector.Capture.Live.Xdp;
 /// <summary>How many receive queues an interface has, by the ethtool channels query (ETHTOOL_GCHANNELS): what one AF_XDP socket per queue needs.</summary>
 internal static unsafe class XdpQueues
 {
-    private const int AfInet = 2;
     private const int SockDgram = 2;
 
     /// <summary>
@@ -17,7 +16,7 @@ internal static unsafe class XdpQueues
     /// </summary>
     public static int Count(string name)
     {
-        var socket = LinuxSocketInterop.Socket(AfInet, SockDgram | LinuxSocketInterop.SockCloexec, 0);
+        var socket = LinuxSocketInterop.Socket(LinuxSocketInterop.AfInet, SockDgram | LinuxSocketInterop.SockCloexec, 0);
         if (socket < 0)
         {
             return 1;

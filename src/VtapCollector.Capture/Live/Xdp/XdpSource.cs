@@ -39,9 +39,6 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     private const int StatisticsIntervalMilliseconds = 1000;
     private const int BindAttempts = 40;
     private const int BindRetryMilliseconds = 50;
-    private const short PollError = 0x008;
-    private const int SolSocket = 1;
-    private const int SoError = 4;
 
     private readonly XdpSocketHandle _handle;
     private readonly XdpAttachment _attachment;
@@ -425,7 +422,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     {
         var poll = new PollDescriptor { Descriptor = _handle.Descriptor, Events = LinuxSocketInterop.PollIn };
         var ready = LinuxSocketInterop.Poll(&poll, 1, timeoutMilliseconds);
-        if (ready == 0 || (poll.ReturnedEvents & PollError) != 0)
+        if (ready == 0 || (poll.ReturnedEvents & LinuxSocketInterop.PollErr) != 0)
         {
             // A socket whose interface went away gets ENETDOWN as its error and then nothing, not
             // even a poll event: an idle wait checks, so a source that can receive no more fails
@@ -446,7 +443,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     {
         var error = 0;
         var length = (uint)sizeof(int);
-        if (LinuxSocketInterop.GetSocketOption(_handle.Descriptor, SolSocket, SoError, &error, &length) != 0)
+        if (LinuxSocketInterop.GetSocketOption(_handle.Descriptor, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoError, &error, &length) != 0)
         {
             throw Failure("read the socket error", Marshal.GetLastPInvokeError());
         }
