@@ -72,7 +72,7 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _localPort = (ushort)LocalEndPoint.Port;
         _boundAddress = ToIpAddress(LocalEndPoint.Address, out _boundIpVersion);
-        ReceiveBufferBytes = GetInt(_socket, LinuxSocketInterop.SoRcvbuf);
+        ReceiveBufferBytes = SocketOptions.Get(_socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRcvbuf);
         _handle = _socket.SafeHandle;
         _batch = new RecvmmsgBatch(options.BatchSize, options.MaxDatagramBytes, headroom: 0, ControlSlot);
     }
@@ -191,17 +191,12 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
 
             if (options.ReusePort)
             {
-                SetInt(socket, LinuxSocketInterop.SoReuseport, 1);
+                SocketOptions.Set(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoReuseport, 1);
             }
 
-            SetReceiveBuffer(socket, options.ReceiveBufferBytes);
-            timestampsNs = TrySetInt(socket, LinuxSocketInterop.SoTimestampns, 1);
-            if (!timestampsNs)
-            {
-                TrySetInt(socket, LinuxSocketInterop.SoTimestamp, 1);
-            }
-
-            dropCounter = TrySetInt(socket, LinuxSocketInterop.SoRxqOvfl, 1);
+            SocketOptions.SetReceiveBuffer(socket, options.ReceiveBufferBytes);
+            timestampsNs = SocketOptions.EnableReceiveTimestamps(socket);
+            dropCounter = SocketOptions.TrySet(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRxqOvfl, 1);
             // A socket bound to one address knows every datagram's destination already; only a wildcard
             // bind needs the kernel's per-datagram answer, which costs a control message per datagram.
             var wildcard = endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any);
@@ -248,15 +243,6 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         }
     }
 
-    /// <summary>SO_RCVBUFFORCE first (honoured past rmem_max with CAP_NET_ADMIN), else SO_RCVBUF (capped at rmem_max).</summary>
-    private static void SetReceiveBuffer(Socket socket, int bytes)
-    {
-        if (!TrySetInt(socket, LinuxSocketInterop.SoRcvbufforce, bytes))
-        {
-            SetInt(socket, LinuxSocketInterop.SoRcvbuf, bytes);
-        }
-    }
-
     /// <summary>
     /// Asks for each datagram's destination address. IPV6_RECVPKTINFO alone already reports an IPv4
     /// datagram of a dual-mode socket (as ::ffff:a.b.c.d) on current kernels; IP_PKTINFO is set too so
@@ -266,36 +252,12 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
     {
         if (family == AddressFamily.InterNetwork)
         {
-            return TrySetInt(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
+            return SocketOptions.TrySet(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
         }
 
-        var ipv6 = TrySetInt(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
-        var ipv4 = dualMode && TrySetInt(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
+        var ipv6 = SocketOptions.TrySet(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
+        var ipv4 = dualMode && SocketOptions.TrySet(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
         return ipv6 && (ipv4 || !dualMode);
-    }
-
-    private static void SetInt(Socket socket, int option, int value) => SetInt(socket, LinuxSocketInterop.SolSocket, option, value);
-
-    private static void SetInt(Socket socket, int level, int option, int value)
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(int)];
-        MemoryMarshal.Write(bytes, in value);
-        socket.SetRawSocketOption(level, option, bytes);
-    }
-
-    private static bool TrySetInt(Socket socket, int option, int value) => TrySetInt(socket, LinuxSocketInterop.SolSocket, option, value);
-
-    private static bool TrySetInt(Socket socket, int level, int option, int value)
-    {
-        try
-        {
-            SetInt(socket, level, option, value);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     /// <summary>The bound address as the datagrams report addresses: IPv4 (or IPv4-mapped) as IPv4.</summary>
@@ -312,13 +274,6 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         address.TryWriteBytes(bytes, out _);
         version = 6;
         return IpAddress.ReadIPv6(bytes);
-    }
-
-    private static int GetInt(Socket socket, int option)
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(int)];
-        socket.GetRawSocketOption(LinuxSocketInterop.SolSocket, option, bytes);
-        return MemoryMarshal.Read<int>(bytes);
     }
 
     private static string Where(IPEndPoint endPoint) => $"UDP port {endPoint.Port} on {Where(endPoint.Address)}";
