@@ -410,9 +410,7 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
     /// </summary>
     private bool TakeSocketError()
     {
-        var error = 0;
-        var length = (uint)sizeof(int);
-        if (LinuxSocketInterop.GetSocketOption(_descriptor, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoError, &error, &length) != 0 || error == 0)
+        if (!LinuxSocketInterop.TryTakeSocketError(_descriptor, out var error) || error == 0)
         {
             return true;
         }

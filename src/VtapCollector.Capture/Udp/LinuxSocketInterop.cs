@@ -214,6 +214,20 @@ internal static unsafe partial class LinuxSocketInterop
     [LibraryImport("libc", EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial uint InterfaceIndex(string name);
 
+    /// <summary>
+    /// getsockopt(2) SO_ERROR: reads (and so clears) the socket's pending error into
+    /// <paramref name="error"/>, 0 when none. False when the call itself failed; errno is then
+    /// Marshal.GetLastPInvokeError().
+    /// </summary>
+    public static bool TryTakeSocketError(int descriptor, out int error)
+    {
+        var value = 0;
+        var length = (uint)sizeof(int);
+        var taken = GetSocketOption(descriptor, SolSocket, SoError, &value, &length) == 0;
+        error = value;
+        return taken;
+    }
+
     /// <summary>cmsg(3) CMSG_ALIGN.</summary>
     public static int CmsgAlign(int length) => (length + CmsgAlignment - 1) & ~(CmsgAlignment - 1);
 

@@ -441,9 +441,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
 
     private void TakeSocketError()
     {
-        var error = 0;
-        var length = (uint)sizeof(int);
-        if (LinuxSocketInterop.GetSocketOption(_handle.Descriptor, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoError, &error, &length) != 0)
+        if (!LinuxSocketInterop.TryTakeSocketError(_handle.Descriptor, out var error))
         {
             throw Failure("read the socket error", Marshal.GetLastPInvokeError());
         }
