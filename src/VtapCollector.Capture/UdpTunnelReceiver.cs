@@ -39,21 +39,12 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
     /// </summary>
     private const int ControlSlot = 128;
 
-    private const long UnixEpochTicks = 621_355_968_000_000_000L;
-
     private readonly Socket _socket;
     private readonly SafeSocketHandle _handle;
-    private readonly int _batchSize;
-    private readonly int _datagramSlot;
+    private readonly RecvmmsgBatch _batch;
     private readonly ushort _localPort;
     private readonly IpAddress _boundAddress;
     private readonly byte _boundIpVersion;
-    private byte* _memory;
-    private MultiMessageHeader* _messages;
-    private byte* _names;
-    private byte* _controls;
-    private byte* _data;
-    private int _lastReceived;
     private bool _disposed;
 
     /// <summary>Opens, configures and binds the socket. Throws <see cref="UdpSocketException"/> with one sentence when the port cannot be had.</summary>
@@ -73,8 +64,6 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
 
         var endPoint = options.EndPoint;
         ReceiveBufferRequested = options.ReceiveBufferBytes;
-        _batchSize = options.BatchSize;
-        _datagramSlot = (options.MaxDatagramBytes + 63) & ~63;
         MaxDatagramBytes = options.MaxDatagramBytes;
         _socket = OpenAndBind(endPoint, options, out var timestampsNs, out var dropCounter, out var packetInfo);
         KernelTimestampsInNanoseconds = timestampsNs;
@@ -83,12 +72,10 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _localPort = (ushort)LocalEndPoint.Port;
         _boundAddress = ToIpAddress(LocalEndPoint.Address, out _boundIpVersion);
-        ReceiveBufferBytes = GetInt(_socket, LinuxSocketInterop.SoRcvbuf);
+        ReceiveBufferBytes = SocketOptions.Get(_socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRcvbuf);
         _handle = _socket.SafeHandle;
-        AllocateBuffers();
+        _batch = new RecvmmsgBatch(options.BatchSize, options.MaxDatagramBytes, headroom: 0, ControlSlot);
     }
-
-    ~UdpTunnelReceiver() => FreeBuffers();
 
     /// <summary>The address and port bound (the real port when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint { get; }
@@ -150,41 +137,19 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMilliseconds, -1);
-        var added = false;
-        try
+        var received = _batch.Receive(_handle, timeoutMilliseconds, out var failedCall, out var errno);
+        if (received < 0)
         {
-            // Holding a reference keeps the descriptor number from being closed and reused under us.
-            _handle.DangerousAddRef(ref added);
-            var descriptor = (int)_handle.DangerousGetHandle();
-
-            // Under load datagrams are already queued: try first, and poll only when there were none.
-            var received = Receive(descriptor);
-            if (received == 0 && timeoutMilliseconds != 0)
-            {
-                if (!WaitReadable(descriptor, timeoutMilliseconds))
-                {
-                    return 0;
-                }
-
-                received = Receive(descriptor);
-            }
-
-            if (received > 0)
-            {
-                Deliver(ref handler, received);
-            }
-
-            return received;
+            throw Failure(failedCall!, errno);
         }
-        finally
+
+        if (received > 0)
         {
-            if (added)
-            {
-                _handle.DangerousRelease();
-            }
-
-            GC.KeepAlive(this);
+            Deliver(ref handler, received);
         }
+
+        GC.KeepAlive(this);
+        return received;
     }
 
     /// <summary>Closes the socket and frees the buffers.</summary>
@@ -197,8 +162,7 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
 
         _disposed = true;
         _socket.Dispose();
-        FreeBuffers();
-        GC.SuppressFinalize(this);
+        _batch.Dispose();
     }
 
     private static Socket OpenAndBind(IPEndPoint endPoint, UdpTunnelReceiverOptions options, out bool timestampsNs, out bool dropCounter, out bool packetInfo)
@@ -227,17 +191,12 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
 
             if (options.ReusePort)
             {
-                SetInt(socket, LinuxSocketInterop.SoReuseport, 1);
+                SocketOptions.Set(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoReuseport, 1);
             }
 
-            SetReceiveBuffer(socket, options.ReceiveBufferBytes);
-            timestampsNs = TrySetInt(socket, LinuxSocketInterop.SoTimestampns, 1);
-            if (!timestampsNs)
-            {
-                TrySetInt(socket, LinuxSocketInterop.SoTimestamp, 1);
-            }
-
-            dropCounter = TrySetInt(socket, LinuxSocketInterop.SoRxqOvfl, 1);
+            SocketOptions.SetReceiveBuffer(socket, options.ReceiveBufferBytes);
+            timestampsNs = SocketOptions.EnableReceiveTimestamps(socket);
+            dropCounter = SocketOptions.TrySet(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRxqOvfl, 1);
             // A socket bound to one address knows every datagram's destination already; only a wildcard
             // bind needs the kernel's per-datagram answer, which costs a control message per datagram.
             var wildcard = endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any);
@@ -284,15 +243,6 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         }
     }
 
-    /// <summary>SO_RCVBUFFORCE first (honoured past rmem_max with CAP_NET_ADMIN), else SO_RCVBUF (capped at rmem_max).</summary>
-    private static void SetReceiveBuffer(Socket socket, int bytes)
-    {
-        if (!TrySetInt(socket, LinuxSocketInterop.SoRcvbufforce, bytes))
-        {
-            SetInt(socket, LinuxSocketInterop.SoRcvbuf, bytes);
-        }
-    }
-
     /// <summary>
     /// Asks for each datagram's destination address. IPV6_RECVPKTINFO alone already reports an IPv4
     /// datagram of a dual-mode socket (as ::ffff:a.b.c.d) on current kernels; IP_PKTINFO is set too so
@@ -302,36 +252,12 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
     {
         if (family == AddressFamily.InterNetwork)
         {
-            return TrySetInt(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
+            return SocketOptions.TrySet(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
         }
 
-        var ipv6 = TrySetInt(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
-        var ipv4 = dualMode && TrySetInt(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
+        var ipv6 = SocketOptions.TrySet(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
+        var ipv4 = dualMode && SocketOptions.TrySet(socket, LinuxSocketInterop.SolIp, LinuxSocketInterop.IpPktinfo, 1);
         return ipv6 && (ipv4 || !dualMode);
-    }
-
-    private static void SetInt(Socket socket, int option, int value) => SetInt(socket, LinuxSocketInterop.SolSocket, option, value);
-
-    private static void SetInt(Socket socket, int level, int option, int value)
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(int)];
-        MemoryMarshal.Write(bytes, in value);
-        socket.SetRawSocketOption(level, option, bytes);
-    }
-
-    private static bool TrySetInt(Socket socket, int option, int value) => TrySetInt(socket, LinuxSocketInterop.SolSocket, option, value);
-
-    private static bool TrySetInt(Socket socket, int level, int option, int value)
-    {
-        try
-        {
-            SetInt(socket, level, option, value);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     /// <summary>The bound address as the datagrams report addresses: IPv4 (or IPv4-mapped) as IPv4.</summary>
@@ -350,104 +276,9 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         return IpAddress.ReadIPv6(bytes);
     }
 
-    private static int GetInt(Socket socket, int option)
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(int)];
-        socket.GetRawSocketOption(LinuxSocketInterop.SolSocket, option, bytes);
-        return MemoryMarshal.Read<int>(bytes);
-    }
-
     private static string Where(IPEndPoint endPoint) => $"UDP port {endPoint.Port} on {Where(endPoint.Address)}";
 
     private static string Where(IPAddress address) => address.ToString();
-
-    private void AllocateBuffers()
-    {
-        var headers = (nuint)(_batchSize * sizeof(MultiMessageHeader));
-        var iovecs = (nuint)(_batchSize * sizeof(IoVector));
-        var names = (nuint)(_batchSize * SocketAddressLayout.Slot);
-        var controls = (nuint)(_batchSize * ControlSlot);
-        var data = (nuint)_batchSize * (nuint)_datagramSlot;
-        var total = headers + iovecs + names + controls + data;
-        _memory = (byte*)NativeMemory.AlignedAlloc(total, 64);
-        NativeMemory.Clear(_memory, total);
-        _messages = (MultiMessageHeader*)_memory;
-        var iov = (IoVector*)(_memory + headers);
-        _names = _memory + headers + iovecs;
-        _controls = _names + names;
-        _data = _controls + controls;
-        for (var i = 0; i < _batchSize; i++)
-        {
-            iov[i].Base = _data + ((nint)i * _datagramSlot);
-            iov[i].Length = (nuint)MaxDatagramBytes;
-            ref var header = ref _messages[i].Header;
-            header.Name = _names + (i * SocketAddressLayout.Slot);
-            header.Iov = iov + i;
-            header.IovLength = 1;
-            header.Control = _controls + (i * ControlSlot);
-        }
-
-        _lastReceived = _batchSize;
-    }
-
-    private void FreeBuffers()
-    {
-        if (_memory != null)
-        {
-            NativeMemory.AlignedFree(_memory);
-            _memory = null;
-            _messages = null;
-        }
-    }
-
-    /// <summary>One non-blocking recvmmsg(2). Returns 0 when nothing is queued.</summary>
-    private int Receive(int descriptor)
-    {
-        // The kernel overwrote the lengths and flags of the headers it filled last time.
-        for (var i = 0; i < _lastReceived; i++)
-        {
-            ref var header = ref _messages[i].Header;
-            header.NameLength = SocketAddressLayout.Slot;
-            header.ControlLength = ControlSlot;
-            header.Flags = 0;
-            _messages[i].Length = 0;
-        }
-
-        _lastReceived = 0;
-        var received = LinuxSocketInterop.RecvMmsg(descriptor, _messages, (uint)_batchSize, LinuxSocketInterop.MsgDontwait, null);
-        if (received >= 0)
-        {
-            _lastReceived = received;
-            return received;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno is LinuxSocketInterop.Eagain or LinuxSocketInterop.Eintr)
-        {
-            return 0;
-        }
-
-        throw Failure("recvmmsg", errno);
-    }
-
-    /// <summary>poll(2) for readability. False on timeout or when a signal interrupted the wait.</summary>
-    private bool WaitReadable(int descriptor, int timeoutMilliseconds)
-    {
-        var poll = new PollDescriptor { Descriptor = descriptor, Events = LinuxSocketInterop.PollIn };
-        var ready = LinuxSocketInterop.Poll(&poll, 1, timeoutMilliseconds);
-        if (ready > 0)
-        {
-            return true;
-        }
-
-        if (ready == 0)
-        {
-            return false;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        return errno == LinuxSocketInterop.Eintr ? false : throw Failure("poll", errno);
-    }
 
     private UdpSocketException Failure(string call, int errno) =>
         new($"Receiving on UDP port {LocalEndPoint.Port} on {Where(LocalEndPoint.Address)} failed: {call}: {LinuxSocketInterop.Describe(errno)} (errno {errno}).")
@@ -462,46 +293,32 @@ public sealed unsafe class UdpTunnelReceiver : IDisposable
         long bytes = 0;
         for (var i = 0; i < received; i++)
         {
-            ref var message = ref _messages[i];
-            var length = (int)Math.Min(message.Length, (uint)MaxDatagramBytes);
-            var truncated = (message.Header.Flags & LinuxSocketInterop.MsgTrunc) != 0;
-            if (truncated)
+            var message = _batch.Read(i, ref wallClock);
+            if (message.Truncated)
             {
                 TruncatedDatagrams++;
             }
 
             SocketAddressLayout.TryRead(
-                new ReadOnlySpan<byte>(message.Header.Name, SocketAddressLayout.Slot),
-                (int)message.Header.NameLength,
+                _batch.SourceAddress(i, out var nameLength),
+                nameLength,
                 out var source,
                 out var version,
                 out var sourcePort);
 
-            var control = ControlMessageReader.Read(new ReadOnlySpan<byte>(message.Header.Control, (int)Math.Min(message.Header.ControlLength, (nuint)ControlSlot)));
+            ref readonly var control = ref message.Control;
             if (control.KernelDrops >= 0)
             {
                 KernelDrops = control.KernelDrops;
             }
 
-            var timestamp = control.TimestampNanos;
-            var fromKernel = timestamp != 0;
-            if (!fromKernel)
-            {
-                if (wallClock == 0)
-                {
-                    wallClock = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100;
-                }
-
-                timestamp = wallClock;
-            }
-
-            bytes += length;
-            var meta = new ReceivedDatagram(source, version, sourcePort, _localPort, timestamp, fromKernel, truncated)
+            bytes += message.Length;
+            var meta = new ReceivedDatagram(source, version, sourcePort, _localPort, message.TimestampNanos, message.TimestampFromKernel, message.Truncated)
             {
                 Destination = control.DestinationIpVersion != 0 ? control.Destination : _boundAddress,
                 DestinationIpVersion = control.DestinationIpVersion != 0 ? control.DestinationIpVersion : _boundIpVersion,
             };
-            handler.OnDatagram(in meta, new ReadOnlySpan<byte>(_data + ((nint)i * _datagramSlot), length));
+            handler.OnDatagram(in meta, new ReadOnlySpan<byte>(_batch.Slot(i), message.Length));
         }
 
         Datagrams += received;

@@ -86,7 +86,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
         BlockCount = options.BlockCount;
         FanoutGroup = options.FanoutGroup;
         _blockSize = options.BlockSizeBytes;
-        InterfaceIndex = LookUpInterface(options.Interface);
+        InterfaceIndex = InterfaceLookup.IndexOf(options.Interface);
         _handle = OpenSocket(options.Interface);
         try
         {
@@ -233,23 +233,9 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
     private static bool IsReady(byte* block) =>
         (Volatile.Read(ref ((TpacketBlockDescriptor*)block)->BlockStatus) & PacketSocketInterop.TpStatusUser) != 0;
 
-    private static int LookUpInterface(string name)
-    {
-        var index = PacketSocketInterop.InterfaceIndex(name);
-        if (index != 0)
-        {
-            return (int)index;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        throw errno is PacketSocketInterop.Enodev or PacketSocketInterop.Enxio
-            ? new LiveCaptureException($"Interface '{name}' does not exist.") { ErrorNumber = errno }
-            : new LiveCaptureException($"Cannot look up interface '{name}': {PacketSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
-    }
-
     private static PacketRingHandle OpenSocket(string name)
     {
-        var descriptor = PacketSocketInterop.Socket(PacketSocketInterop.AfPacket, PacketSocketInterop.SockRaw | PacketSocketInterop.SockCloexec, 0);
+        var descriptor = LinuxSocketInterop.Socket(PacketSocketInterop.AfPacket, LinuxSocketInterop.SockRaw | LinuxSocketInterop.SockCloexec, 0);
         if (descriptor >= 0)
         {
             return new PacketRingHandle(descriptor);
@@ -258,17 +244,17 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
         var errno = Marshal.GetLastPInvokeError();
         var message = errno switch
         {
-            PacketSocketInterop.Eperm or PacketSocketInterop.Eacces =>
+            LinuxSocketInterop.Eperm or LinuxSocketInterop.Eacces =>
                 $"Capturing on interface '{name}' needs the CAP_NET_RAW capability for an AF_PACKET socket: run as root or grant it (systemd: AmbientCapabilities=CAP_NET_RAW).",
-            PacketSocketInterop.Eafnosupport =>
+            LinuxSocketInterop.Eafnosupport =>
                 $"Cannot capture on interface '{name}': this kernel has no AF_PACKET sockets (CONFIG_PACKET).",
-            _ => $"Cannot open an AF_PACKET socket for interface '{name}': {PacketSocketInterop.Describe(errno)} (errno {errno}).",
+            _ => $"Cannot open an AF_PACKET socket for interface '{name}': {LinuxSocketInterop.Describe(errno)} (errno {errno}).",
         };
         throw new LiveCaptureException(message) { ErrorNumber = errno };
     }
 
     private static bool TrySetPacketOption(int descriptor, int option, int value) =>
-        PacketSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolPacket, option, &value, sizeof(int)) == 0;
+        LinuxSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolPacket, option, &value, sizeof(int)) == 0;
 
     private void SetPacketOption(int descriptor, int option, int value, string purpose)
     {
@@ -284,7 +270,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
         {
             // The kernel copies the program; the array need not outlive the call.
             var filter = new SocketFilterProgram { Length = (ushort)program.Length, Filter = instructions };
-            if (PacketSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolSocket, PacketSocketInterop.SoAttachFilter, &filter, (uint)sizeof(SocketFilterProgram)) != 0)
+            if (LinuxSocketInterop.SetSocketOption(descriptor, LinuxSocketInterop.SolSocket, PacketSocketInterop.SoAttachFilter, &filter, (uint)sizeof(SocketFilterProgram)) != 0)
             {
                 throw Failure("attach the tunnel port filter", Marshal.GetLastPInvokeError());
             }
@@ -303,15 +289,15 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
         };
         var length = (nuint)options.BlockSizeBytes * (nuint)options.BlockCount;
         var megabytes = length / (1024 * 1024);
-        if (PacketSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolPacket, PacketSocketInterop.PacketRxRing, &request, (uint)sizeof(TpacketRequest3)) != 0)
+        if (LinuxSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolPacket, PacketSocketInterop.PacketRxRing, &request, (uint)sizeof(TpacketRequest3)) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw errno == PacketSocketInterop.Enomem
+            throw errno == LinuxSocketInterop.Enomem
                 ? new LiveCaptureException($"Cannot allocate a {megabytes} MiB receive ring for interface '{Interface}' ({options.BlockCount} blocks of {options.BlockSizeBytes} bytes): out of memory; use fewer or smaller blocks.") { ErrorNumber = errno }
                 : Failure($"set up a receive ring of {options.BlockCount} blocks of {options.BlockSizeBytes} bytes", errno);
         }
 
-        var ring = PacketSocketInterop.Mmap(null, length, PacketSocketInterop.ProtReadWrite, PacketSocketInterop.MapShared, descriptor, 0);
+        var ring = LinuxSocketInterop.Mmap(null, length, LinuxSocketInterop.ProtReadWrite, LinuxSocketInterop.MapShared, descriptor, 0);
         if (ring == (void*)-1)
         {
             throw Failure($"map the {megabytes} MiB receive ring", Marshal.GetLastPInvokeError());
@@ -329,10 +315,10 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
             Protocol = BinaryPrimitives.ReverseEndianness(PacketSocketInterop.EthPAll),
             InterfaceIndex = InterfaceIndex,
         };
-        if (PacketSocketInterop.Bind(descriptor, &address, (uint)sizeof(LinkLayerAddress)) != 0)
+        if (LinuxSocketInterop.Bind(descriptor, &address, (uint)sizeof(LinkLayerAddress)) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw errno is PacketSocketInterop.Enodev or PacketSocketInterop.Enxio
+            throw errno is LinuxSocketInterop.Enodev or LinuxSocketInterop.Enxio
                 ? new LiveCaptureException($"Interface '{Interface}' does not exist.") { ErrorNumber = errno }
                 : Failure("bind to the interface", errno);
         }
@@ -342,10 +328,10 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
     {
         // packet(7): the argument is the group id in the low 16 bits and the mode (with flags) in the high 16.
         var argument = group | ((int)mode << 16);
-        if (PacketSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolPacket, PacketSocketInterop.PacketFanout, &argument, sizeof(int)) != 0)
+        if (LinuxSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolPacket, PacketSocketInterop.PacketFanout, &argument, sizeof(int)) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw errno == PacketSocketInterop.Einval
+            throw errno == LinuxSocketInterop.Einval
                 ? new LiveCaptureException($"Cannot join fanout group {group} on interface '{Interface}': the group already exists with another mode or on another interface.") { ErrorNumber = errno }
                 : Failure($"join fanout group {group}", errno);
         }
@@ -355,7 +341,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
     {
         // A membership, not the interface flag: the kernel counts it and drops it when the socket closes.
         var request = new PacketMembershipRequest { InterfaceIndex = InterfaceIndex, Type = PacketSocketInterop.PacketMrPromisc };
-        if (PacketSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolPacket, PacketSocketInterop.PacketAddMembership, &request, (uint)sizeof(PacketMembershipRequest)) != 0)
+        if (LinuxSocketInterop.SetSocketOption(descriptor, PacketSocketInterop.SolPacket, PacketSocketInterop.PacketAddMembership, &request, (uint)sizeof(PacketMembershipRequest)) != 0)
         {
             throw Failure("enter promiscuous mode", Marshal.GetLastPInvokeError());
         }
@@ -364,11 +350,11 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
     /// <summary>poll(2) for the next block. Returns false on timeout, signal, or a reported interface-down event.</summary>
     private bool Wait(int timeoutMilliseconds)
     {
-        var descriptor = new PollDescriptor { Descriptor = _handle.Descriptor, Events = PacketSocketInterop.PollIn };
+        var descriptor = new PollDescriptor { Descriptor = _handle.Descriptor, Events = LinuxSocketInterop.PollIn };
         var ready = LinuxSocketInterop.Poll(&descriptor, 1, timeoutMilliseconds);
         if (ready > 0)
         {
-            return (descriptor.ReturnedEvents & PacketSocketInterop.PollErr) == 0 || TakeSocketError();
+            return (descriptor.ReturnedEvents & LinuxSocketInterop.PollErr) == 0 || TakeSocketError();
         }
 
         if (ready == 0)
@@ -377,7 +363,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        return errno == PacketSocketInterop.Eintr ? false : throw Failure("wait for frames (poll)", errno);
+        return errno == LinuxSocketInterop.Eintr ? false : throw Failure("wait for frames (poll)", errno);
     }
 
     /// <summary>
@@ -387,14 +373,12 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
     /// </summary>
     private bool TakeSocketError()
     {
-        var error = 0;
-        var length = (uint)sizeof(int);
-        if (PacketSocketInterop.GetSocketOption(_handle.Descriptor, PacketSocketInterop.SolSocket, PacketSocketInterop.SoError, &error, &length) != 0)
+        if (!LinuxSocketInterop.TryTakeSocketError(_handle.Descriptor, out var error))
         {
             throw Failure("read the socket error", Marshal.GetLastPInvokeError());
         }
 
-        if (error == PacketSocketInterop.Enetdown)
+        if (error == LinuxSocketInterop.Enetdown)
         {
             InterfaceDownEvents++;
             return false;
@@ -487,7 +471,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
         _statisticsDue = Environment.TickCount64 + StatisticsIntervalMilliseconds;
         TpacketStats3 statistics;
         var length = (uint)sizeof(TpacketStats3);
-        if (PacketSocketInterop.GetSocketOption(_handle.Descriptor, PacketSocketInterop.SolPacket, PacketSocketInterop.PacketStatistics, &statistics, &length) != 0)
+        if (LinuxSocketInterop.GetSocketOption(_handle.Descriptor, PacketSocketInterop.SolPacket, PacketSocketInterop.PacketStatistics, &statistics, &length) != 0)
         {
             throw Failure("read the kernel's packet statistics", Marshal.GetLastPInvokeError());
         }
@@ -498,7 +482,7 @@ public sealed unsafe class AfPacketSource : ILiveCaptureSource
     }
 
     private LiveCaptureException Failure(string action, int errno) =>
-        new($"Cannot {action} on the AF_PACKET socket for interface '{Interface}': {PacketSocketInterop.Describe(errno)} (errno {errno}).")
+        new($"Cannot {action} on the AF_PACKET socket for interface '{Interface}': {LinuxSocketInterop.Describe(errno)} (errno {errno}).")
         {
             ErrorNumber = errno,
         };

@@ -30,21 +30,11 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
     /// <summary>CMSG_SPACE(timespec 16) + CMSG_SPACE(uint32 4) + CMSG_SPACE(in6_pktinfo 20), rounded up.</summary>
     private const int ControlSlot = 128;
 
-    private const long UnixEpochTicks = 621_355_968_000_000_000L;
-
     private readonly Socket _socket;
     private readonly SafeSocketHandle _handle;
     private readonly bool _ipv6;
-    private readonly int _batchSize;
-    private readonly int _maxPacketBytes;
-    private readonly int _slot;
+    private readonly RecvmmsgBatch _batch;
     private readonly IpAddress _boundAddress;
-    private byte* _memory;
-    private MultiMessageHeader* _messages;
-    private byte* _names;
-    private byte* _controls;
-    private byte* _data;
-    private int _lastReceived;
     private bool _disposed;
 
     /// <summary>Opens and binds the raw socket. Throws <see cref="LiveCaptureException"/> with one sentence when it cannot.</summary>
@@ -64,11 +54,6 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
 
         Address = options.Address;
         _ipv6 = options.Address.AddressFamily == AddressFamily.InterNetworkV6;
-        _batchSize = options.BatchSize;
-        _maxPacketBytes = options.MaxPacketBytes;
-
-        // Room for the IPv6 header written in front of an IPv6 packet, then the packet, 64-byte aligned.
-        _slot = (Ipv6HeaderLength + options.MaxPacketBytes + 63) & ~63;
         Span<byte> bound = stackalloc byte[16];
         options.Address.TryWriteBytes(bound, out _);
         _boundAddress = _ipv6 ? IpAddress.ReadIPv6(bound) : IpAddress.ReadIPv4(bound);
@@ -76,10 +61,10 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
         KernelTimestampsInNanoseconds = timestampsNs;
         DropCounterEnabled = dropCounter;
         _handle = _socket.SafeHandle;
-        AllocateBuffers();
-    }
 
-    ~GreSocketSource() => FreeBuffers();
+        // Room for the IPv6 header written in front of an IPv6 packet, then the packet.
+        _batch = new RecvmmsgBatch(options.BatchSize, options.MaxPacketBytes, Ipv6HeaderLength, ControlSlot);
+    }
 
     /// <summary>The local address bound (0.0.0.0 or :: for any).</summary>
     public IPAddress Address { get; }
@@ -108,38 +93,19 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMilliseconds, -1);
-        var added = false;
-        try
+        var received = _batch.Receive(_handle, timeoutMilliseconds, out var failedCall, out var errno);
+        if (received < 0)
         {
-            _handle.DangerousAddRef(ref added);
-            var descriptor = (int)_handle.DangerousGetHandle();
-            var received = Receive(descriptor);
-            if (received == 0 && timeoutMilliseconds != 0)
-            {
-                if (!WaitReadable(descriptor, timeoutMilliseconds))
-                {
-                    return 0;
-                }
-
-                received = Receive(descriptor);
-            }
-
-            if (received > 0)
-            {
-                Deliver(ref handler, received);
-            }
-
-            return received;
+            throw Failure(failedCall!, errno);
         }
-        finally
+
+        if (received > 0)
         {
-            if (added)
-            {
-                _handle.DangerousRelease();
-            }
-
-            GC.KeepAlive(this);
+            Deliver(ref handler, received);
         }
+
+        GC.KeepAlive(this);
+        return received;
     }
 
     /// <summary>The drop counter rides on the packets (SO_RXQ_OVFL): nothing to ask the kernel.</summary>
@@ -157,8 +123,7 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
 
         _disposed = true;
         _socket.Dispose();
-        FreeBuffers();
-        GC.SuppressFinalize(this);
+        _batch.Dispose();
     }
 
     private static Socket Open(GreSocketSourceOptions options, out bool timestampsNs, out bool dropCounter)
@@ -181,22 +146,13 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
         var socket = new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
         try
         {
-            if (!TrySetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRcvbufforce, options.ReceiveBufferBytes))
-            {
-                SetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRcvbuf, options.ReceiveBufferBytes);
-            }
-
-            timestampsNs = TrySetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoTimestampns, 1);
-            if (!timestampsNs)
-            {
-                TrySetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoTimestamp, 1);
-            }
-
-            dropCounter = TrySetInt(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRxqOvfl, 1);
+            SocketOptions.SetReceiveBuffer(socket, options.ReceiveBufferBytes);
+            timestampsNs = SocketOptions.EnableReceiveTimestamps(socket);
+            dropCounter = SocketOptions.TrySet(socket, LinuxSocketInterop.SolSocket, LinuxSocketInterop.SoRxqOvfl, 1);
             if (family == AddressFamily.InterNetworkV6)
             {
                 // The destination of each packet, for the IPv6 header written in front of it.
-                SetInt(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
+                SocketOptions.Set(socket, LinuxSocketInterop.SolIpv6, LinuxSocketInterop.Ipv6Recvpktinfo, 1);
             }
 
             socket.Bind(new IPEndPoint(options.Address, 0));
@@ -212,107 +168,6 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
         }
     }
 
-    private static void SetInt(Socket socket, int level, int option, int value)
-    {
-        Span<byte> bytes = stackalloc byte[sizeof(int)];
-        MemoryMarshal.Write(bytes, in value);
-        socket.SetRawSocketOption(level, option, bytes);
-    }
-
-    private static bool TrySetInt(Socket socket, int level, int option, int value)
-    {
-        try
-        {
-            SetInt(socket, level, option, value);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private void AllocateBuffers()
-    {
-        var headers = (nuint)(_batchSize * sizeof(MultiMessageHeader));
-        var iovecs = (nuint)(_batchSize * sizeof(IoVector));
-        var names = (nuint)(_batchSize * SocketAddressLayout.Slot);
-        var controls = (nuint)(_batchSize * ControlSlot);
-        var data = (nuint)_batchSize * (nuint)_slot;
-        var total = headers + iovecs + names + controls + data;
-        _memory = (byte*)NativeMemory.AlignedAlloc(total, 64);
-        NativeMemory.Clear(_memory, total);
-        _messages = (MultiMessageHeader*)_memory;
-        var iov = (IoVector*)(_memory + headers);
-        _names = _memory + headers + iovecs;
-        _controls = _names + names;
-        _data = _controls + controls;
-        for (var i = 0; i < _batchSize; i++)
-        {
-            iov[i].Base = _data + ((nint)i * _slot) + Ipv6HeaderLength;
-            iov[i].Length = (nuint)_maxPacketBytes;
-            ref var header = ref _messages[i].Header;
-            header.Name = _names + (i * SocketAddressLayout.Slot);
-            header.Iov = iov + i;
-            header.IovLength = 1;
-            header.Control = _controls + (i * ControlSlot);
-        }
-
-        _lastReceived = _batchSize;
-    }
-
-    private void FreeBuffers()
-    {
-        if (_memory != null)
-        {
-            NativeMemory.AlignedFree(_memory);
-            _memory = null;
-            _messages = null;
-        }
-    }
-
-    /// <summary>One non-blocking recvmmsg(2). Returns 0 when nothing is queued.</summary>
-    private int Receive(int descriptor)
-    {
-        for (var i = 0; i < _lastReceived; i++)
-        {
-            ref var header = ref _messages[i].Header;
-            header.NameLength = SocketAddressLayout.Slot;
-            header.ControlLength = ControlSlot;
-            header.Flags = 0;
-            _messages[i].Length = 0;
-        }
-
-        _lastReceived = 0;
-        var received = LinuxSocketInterop.RecvMmsg(descriptor, _messages, (uint)_batchSize, LinuxSocketInterop.MsgDontwait, null);
-        if (received >= 0)
-        {
-            _lastReceived = received;
-            return received;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno is LinuxSocketInterop.Eagain or LinuxSocketInterop.Eintr)
-        {
-            return 0;
-        }
-
-        throw Failure("recvmmsg", errno);
-    }
-
-    private bool WaitReadable(int descriptor, int timeoutMilliseconds)
-    {
-        var poll = new PollDescriptor { Descriptor = descriptor, Events = LinuxSocketInterop.PollIn };
-        var ready = LinuxSocketInterop.Poll(&poll, 1, timeoutMilliseconds);
-        if (ready >= 0)
-        {
-            return ready > 0;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        return errno == LinuxSocketInterop.Eintr ? false : throw Failure("poll", errno);
-    }
-
     private LiveCaptureException Failure(string call, int errno) =>
         new($"Receiving GRE on {Address} failed: {call}: {LinuxSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
 
@@ -324,36 +179,25 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
         var linkType = _ipv6 ? LinkType.Ipv6 : LinkType.Ipv4;
         for (var i = 0; i < received; i++)
         {
-            ref var message = ref _messages[i];
-            var length = (int)Math.Min(message.Length, (uint)_maxPacketBytes);
-            if ((message.Header.Flags & LinuxSocketInterop.MsgTrunc) != 0)
+            var message = _batch.Read(i, ref wallClock);
+            if (message.Truncated)
             {
                 TruncatedPackets++;
             }
 
-            var control = ControlMessageReader.Read(new ReadOnlySpan<byte>(message.Header.Control, (int)Math.Min(message.Header.ControlLength, (nuint)ControlSlot)));
+            ref readonly var control = ref message.Control;
             if (control.KernelDrops >= 0)
             {
                 KernelDrops = control.KernelDrops;
             }
 
-            var timestamp = control.TimestampNanos;
-            if (timestamp == 0)
-            {
-                if (wallClock == 0)
-                {
-                    wallClock = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100;
-                }
-
-                timestamp = wallClock;
-            }
-
-            var slot = _data + ((nint)i * _slot);
+            var length = message.Length;
+            var slot = _batch.Slot(i);
             Span<byte> frame;
             if (_ipv6)
             {
                 frame = new Span<byte>(slot, Ipv6HeaderLength + length);
-                WriteIpv6Header(frame, length, ref message, control);
+                WriteIpv6Header(frame, length, i, control);
             }
             else
             {
@@ -361,7 +205,7 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
             }
 
             bytes += frame.Length;
-            handler.OnPacket(new CapturedPacket(timestamp, frame.Length, linkType), frame);
+            handler.OnPacket(new CapturedPacket(message.TimestampNanos, frame.Length, linkType), frame);
         }
 
         Packets += received;
@@ -372,9 +216,9 @@ public sealed unsafe class GreSocketSource : ILiveCaptureSource
     /// RFC 8200 section 3: version 6, traffic class and flow label 0 (not delivered), payload
     /// length, next header GRE, hop limit 0 (not delivered), the sender and the destination.
     /// </summary>
-    private void WriteIpv6Header(Span<byte> frame, int payloadLength, ref MultiMessageHeader message, in ReceivedControl control)
+    private void WriteIpv6Header(Span<byte> frame, int payloadLength, int index, in ReceivedControl control)
     {
-        SocketAddressLayout.TryRead(new ReadOnlySpan<byte>(message.Header.Name, SocketAddressLayout.Slot), (int)message.Header.NameLength, out var source, out _, out _);
+        SocketAddressLayout.TryRead(_batch.SourceAddress(index, out var nameLength), nameLength, out var source, out _, out _);
         var destination = control.DestinationIpVersion != 0 ? control.Destination : _boundAddress;
         BinaryPrimitives.WriteUInt32BigEndian(frame, 0x6000_0000);
         BinaryPrimitives.WriteUInt16BigEndian(frame[4..], (ushort)payloadLength);

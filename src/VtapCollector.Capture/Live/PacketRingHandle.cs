@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VtapCollector.Capture.Udp;
 
 namespace VtapCollector.Capture.Live;
 
@@ -35,10 +36,10 @@ internal sealed unsafe class PacketRingHandle : SafeHandle
     {
         if (Ring != null)
         {
-            _ = PacketSocketInterop.Munmap(Ring, RingLength);
+            _ = LinuxSocketInterop.Munmap(Ring, RingLength);
             Ring = null;
         }
 
-        return PacketSocketInterop.Close((int)handle) == 0;
+        return LinuxSocketInterop.Close((int)handle) == 0;
     }
 }

@@ -6,7 +6,9 @@ namespace VtapCollector.Capture.Live;
 /// The Linux calls, constants and structures behind <see cref="AfPacketSource"/>: an AF_PACKET
 /// socket (packet(7)), its TPACKET_V3 receive ring (linux/if_packet.h, described in the kernel's
 /// Documentation/networking/packet_mmap.rst), a classic BPF filter (SO_ATTACH_FILTER,
-/// Documentation/networking/filter.rst) and mmap(2).
+/// Documentation/networking/filter.rst). The calls every live source shares (socket(2),
+/// setsockopt(2), bind(2), mmap(2), poll(2), if_nametoindex(3)) and errno values are in
+/// <see cref="Udp.LinuxSocketInterop"/>.
 /// </summary>
 /// <remarks>
 /// Layouts are those of the LP64 Linux ABI (x86-64 and arm64 agree on every structure and constant
@@ -18,20 +20,8 @@ internal static unsafe partial class PacketSocketInterop
     /// <summary>address_families(7) AF_PACKET.</summary>
     public const int AfPacket = 17;
 
-    /// <summary>socket(2) SOCK_RAW: frames with their link-layer header.</summary>
-    public const int SockRaw = 3;
-
-    /// <summary>socket(2) SOCK_CLOEXEC: a child process (a hook script) does not inherit the capture socket.</summary>
-    public const int SockCloexec = 0x80000;
-
     /// <summary>linux/if_ether.h ETH_P_ALL: every protocol, in host order (bind wants it in network order).</summary>
     public const ushort EthPAll = 0x0003;
-
-    /// <summary>socket(7) level of the SO_* options.</summary>
-    public const int SolSocket = 1;
-
-    /// <summary>socket(7) SO_ERROR: reads and clears the socket's pending error.</summary>
-    public const int SoError = 4;
 
     /// <summary>socket(7) SO_ATTACH_FILTER: attach a classic BPF program (struct sock_fprog).</summary>
     public const int SoAttachFilter = 26;
@@ -92,80 +82,6 @@ internal static unsafe partial class PacketSocketInterop
 
     /// <summary>Offset of sll_pkttype in struct sockaddr_ll.</summary>
     public const int AddressPacketTypeOffset = 10;
-
-    /// <summary>mmap(2) PROT_READ | PROT_WRITE: user space writes the block status back.</summary>
-    public const int ProtReadWrite = 0x1 | 0x2;
-
-    /// <summary>mmap(2) MAP_SHARED: the ring is shared with the kernel.</summary>
-    public const int MapShared = 0x01;
-
-    /// <summary>errno EPERM.</summary>
-    public const int Eperm = 1;
-
-    /// <summary>errno EINTR.</summary>
-    public const int Eintr = 4;
-
-    /// <summary>errno ENXIO.</summary>
-    public const int Enxio = 6;
-
-    /// <summary>errno ENOMEM.</summary>
-    public const int Enomem = 12;
-
-    /// <summary>errno EACCES.</summary>
-    public const int Eacces = 13;
-
-    /// <summary>errno ENODEV.</summary>
-    public const int Enodev = 19;
-
-    /// <summary>errno EINVAL.</summary>
-    public const int Einval = 22;
-
-    /// <summary>errno ENETDOWN: the interface went down (set as the socket's pending error).</summary>
-    public const int Enetdown = 100;
-
-    /// <summary>errno EAFNOSUPPORT: the kernel has no AF_PACKET (CONFIG_PACKET off).</summary>
-    public const int Eafnosupport = 97;
-
-    /// <summary>poll(2) POLLIN.</summary>
-    public const short PollIn = 0x001;
-
-    /// <summary>poll(2) POLLERR: the socket has a pending error.</summary>
-    public const short PollErr = 0x008;
-
-    /// <summary>socket(2).</summary>
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    public static partial int Socket(int domain, int type, int protocol);
-
-    /// <summary>setsockopt(2).</summary>
-    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
-    public static partial int SetSocketOption(int socket, int level, int name, void* value, uint length);
-
-    /// <summary>getsockopt(2).</summary>
-    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
-    public static partial int GetSocketOption(int socket, int level, int name, void* value, uint* length);
-
-    /// <summary>bind(2).</summary>
-    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
-    public static partial int Bind(int socket, void* address, uint length);
-
-    /// <summary>close(2).</summary>
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int descriptor);
-
-    /// <summary>mmap(2); returns MAP_FAILED ((void*)-1) on error.</summary>
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    public static partial void* Mmap(void* address, nuint length, int protection, int flags, int descriptor, nint offset);
-
-    /// <summary>munmap(2).</summary>
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    public static partial int Munmap(void* address, nuint length);
-
-    /// <summary>if_nametoindex(3): 0 and errno ENODEV when the calling thread's network namespace has no such interface.</summary>
-    [LibraryImport("libc", EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial uint InterfaceIndex(string name);
-
-    /// <summary>strerror text of an errno value.</summary>
-    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 }
 
 /// <summary>

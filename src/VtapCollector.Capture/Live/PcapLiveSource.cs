@@ -399,17 +399,17 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
         return delivered;
     }
 
-    /// <summary>poll(2) on libpcap's descriptor. Returns false on timeout, signal, or an interface-down report.</summary>
+    /// <summary>poll(2) on libpcap's descriptor, resumed after a signal. Returns false on timeout or an interface-down report.</summary>
     private bool Wait(int timeoutMilliseconds)
     {
         var deadline = timeoutMilliseconds < 0 ? long.MaxValue : Environment.TickCount64 + timeoutMilliseconds;
         while (true)
         {
-            var descriptor = new PollDescriptor { Descriptor = _descriptor, Events = PacketSocketInterop.PollIn };
+            var descriptor = new PollDescriptor { Descriptor = _descriptor, Events = LinuxSocketInterop.PollIn };
             var ready = LinuxSocketInterop.Poll(&descriptor, 1, timeoutMilliseconds);
             if (ready > 0)
             {
-                return (descriptor.ReturnedEvents & PacketSocketInterop.PollErr) == 0 || TakeSocketError();
+                return (descriptor.ReturnedEvents & LinuxSocketInterop.PollErr) == 0 || TakeSocketError();
             }
 
             if (ready == 0)
@@ -418,9 +418,9 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            if (errno != PacketSocketInterop.Eintr)
+            if (errno != LinuxSocketInterop.Eintr)
             {
-                throw new LiveCaptureException($"Waiting for packets on interface '{Interface}' failed: poll: {PacketSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
+                throw new LiveCaptureException($"Waiting for packets on interface '{Interface}' failed: poll: {LinuxSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
             }
 
             // A signal (the runtime suspends threads for a garbage collection with one) cut the wait
@@ -446,16 +446,14 @@ public sealed unsafe class PcapLiveSource : ILiveCaptureSource
     /// </summary>
     private bool TakeSocketError()
     {
-        var error = 0;
-        var length = (uint)sizeof(int);
-        if (PacketSocketInterop.GetSocketOption(_descriptor, PacketSocketInterop.SolSocket, PacketSocketInterop.SoError, &error, &length) != 0 || error == 0)
+        if (!LinuxSocketInterop.TryTakeSocketError(_descriptor, out var error) || error == 0)
         {
             return true;
         }
 
-        return error == PacketSocketInterop.Enetdown
+        return error == LinuxSocketInterop.Enetdown
             ? false
-            : throw new LiveCaptureException($"Capturing on interface '{Interface}' failed: {PacketSocketInterop.Describe(error)} (errno {error}).") { ErrorNumber = error };
+            : throw new LiveCaptureException($"Capturing on interface '{Interface}' failed: {LinuxSocketInterop.Describe(error)} (errno {error}).") { ErrorNumber = error };
     }
 
     /// <summary>pcap_stats counts from activation in 32 bits: add the differences, so the totals survive the wrap.</summary>

@@ -6,7 +6,8 @@ namespace VtapCollector.Capture.Udp;
 /// The Linux system calls and structures the UDP receiver and sender use that .NET's
 /// <see cref="System.Net.Sockets.Socket"/> does not expose: recvmmsg(2), sendmmsg(2), poll(2), and
 /// the ancillary data (cmsg(3)) that carries kernel receive timestamps, the socket's drop
-/// counter and each datagram's destination address.
+/// counter and each datagram's destination address; and the calls every live source shares
+/// (socket(2), setsockopt(2), bind(2), mmap(2), if_nametoindex(3)) with their flags and errno values.
 /// </summary>
 /// <remarks>
 /// Layouts are those of the LP64 Linux ABI (x86-64; arm64 is identical for every structure and
@@ -19,6 +20,9 @@ internal static unsafe partial class LinuxSocketInterop
 {
     /// <summary>socket(7): level of the SO_* options and of their control messages.</summary>
     public const int SolSocket = 1;
+
+    /// <summary>socket(7) SO_ERROR: reads and clears the socket's pending error.</summary>
+    public const int SoError = 4;
 
     /// <summary>socket(7) SO_RCVBUF: receive buffer size; the kernel doubles the value set (bookkeeping) and getsockopt returns the doubled value.</summary>
     public const int SoRcvbuf = 8;
@@ -89,6 +93,9 @@ internal static unsafe partial class LinuxSocketInterop
     /// <summary>poll(2) events: data to read.</summary>
     public const short PollIn = 0x001;
 
+    /// <summary>poll(2) revents POLLERR: the socket has a pending error (SO_ERROR).</summary>
+    public const short PollErr = 0x008;
+
     /// <summary>poll(2) events: room to write.</summary>
     public const short PollOut = 0x004;
 
@@ -106,6 +113,24 @@ internal static unsafe partial class LinuxSocketInterop
 
     /// <summary>errno EAGAIN / EWOULDBLOCK: nothing to receive, or no room to send, right now.</summary>
     public const int Eagain = 11;
+
+    /// <summary>errno ENXIO.</summary>
+    public const int Enxio = 6;
+
+    /// <summary>errno EACCES.</summary>
+    public const int Eacces = 13;
+
+    /// <summary>errno ENODEV: no such interface.</summary>
+    public const int Enodev = 19;
+
+    /// <summary>errno EINVAL.</summary>
+    public const int Einval = 22;
+
+    /// <summary>errno EAFNOSUPPORT: the kernel lacks the address family (AF_PACKET without CONFIG_PACKET, AF_XDP without CONFIG_XDP_SOCKETS).</summary>
+    public const int Eafnosupport = 97;
+
+    /// <summary>errno ENETDOWN: the interface went down (set as the socket's pending error).</summary>
+    public const int Enetdown = 100;
 
     /// <summary>errno ENOBUFS: the interface queue is full (transient).</summary>
     public const int Enobufs = 105;
@@ -135,8 +160,20 @@ internal static unsafe partial class LinuxSocketInterop
     [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
     public static partial int SendMmsg(int socket, MultiMessageHeader* messages, uint count, int flags);
 
-    /// <summary>socket(2) type SOCK_RAW, with SOCK_CLOEXEC (0x80000) so a child process does not inherit the descriptor.</summary>
-    public const int SockRawCloexec = 3 | 0x80000;
+    /// <summary>socket(2) SOCK_RAW: a raw socket (frames with their link-layer header for AF_PACKET).</summary>
+    public const int SockRaw = 3;
+
+    /// <summary>socket(2) SOCK_CLOEXEC: a child process (a hook script) does not inherit the descriptor.</summary>
+    public const int SockCloexec = 0x80000;
+
+    /// <summary>socket(2) type SOCK_RAW, with SOCK_CLOEXEC so a child process does not inherit the descriptor.</summary>
+    public const int SockRawCloexec = SockRaw | SockCloexec;
+
+    /// <summary>mmap(2) PROT_READ | PROT_WRITE: user space writes the ring's status words back.</summary>
+    public const int ProtReadWrite = 0x1 | 0x2;
+
+    /// <summary>mmap(2) MAP_SHARED: the mapping is shared with the kernel.</summary>
+    public const int MapShared = 0x01;
 
     /// <summary>
     /// socket(2): <c>int socket(int domain, int type, int protocol)</c>. Used for raw IP sockets of a
@@ -148,6 +185,48 @@ internal static unsafe partial class LinuxSocketInterop
     /// <summary>poll(2): <c>int poll(struct pollfd *fds, nfds_t nfds, int timeout)</c>; 0 on timeout.</summary>
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static partial int Poll(PollDescriptor* descriptors, nuint count, int timeoutMilliseconds);
+
+    /// <summary>setsockopt(2).</summary>
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSocketOption(int socket, int level, int name, void* value, uint length);
+
+    /// <summary>getsockopt(2).</summary>
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSocketOption(int socket, int level, int name, void* value, uint* length);
+
+    /// <summary>bind(2).</summary>
+    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int socket, void* address, uint length);
+
+    /// <summary>close(2).</summary>
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int descriptor);
+
+    /// <summary>mmap(2); returns MAP_FAILED ((void*)-1) on error. <c>off_t</c> is 64-bit on LP64.</summary>
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    public static partial void* Mmap(void* address, nuint length, int protection, int flags, int descriptor, long offset);
+
+    /// <summary>munmap(2).</summary>
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(void* address, nuint length);
+
+    /// <summary>if_nametoindex(3): 0 and errno ENODEV when the calling thread's network namespace has no such interface.</summary>
+    [LibraryImport("libc", EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial uint InterfaceIndex(string name);
+
+    /// <summary>
+    /// getsockopt(2) SO_ERROR: reads (and so clears) the socket's pending error into
+    /// <paramref name="error"/>, 0 when none. False when the call itself failed; errno is then
+    /// Marshal.GetLastPInvokeError().
+    /// </summary>
+    public static bool TryTakeSocketError(int descriptor, out int error)
+    {
+        var value = 0;
+        var length = (uint)sizeof(int);
+        var taken = GetSocketOption(descriptor, SolSocket, SoError, &value, &length) == 0;
+        error = value;
+        return taken;
+    }
 
     /// <summary>cmsg(3) CMSG_ALIGN.</summary>
     public static int CmsgAlign(int length) => (length + CmsgAlignment - 1) & ~(CmsgAlignment - 1);

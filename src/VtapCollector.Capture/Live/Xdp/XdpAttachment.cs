@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using VtapCollector.Capture.Udp;
 
 namespace VtapCollector.Capture.Live.Xdp;
 
@@ -143,7 +144,7 @@ public sealed unsafe class XdpAttachment : IDisposable
 
             // EOPNOTSUPP: the driver has no ndo_bpf; EINVAL from some drivers for the same reason;
             // ERANGE: the MTU is larger than the driver's XDP takes in one buffer.
-            if (mode == XdpAttachMode.Native || errno is not (XdpInterop.Eopnotsupp or XdpInterop.Einval or XdpInterop.Erange))
+            if (mode == XdpAttachMode.Native || errno is not (XdpInterop.Eopnotsupp or LinuxSocketInterop.Einval or XdpInterop.Erange))
             {
                 throw LinkFailure(errno, native: true);
             }
@@ -180,7 +181,7 @@ public sealed unsafe class XdpAttachment : IDisposable
         {
             if (descriptor >= 0)
             {
-                _ = XdpInterop.Close(descriptor);
+                _ = LinuxSocketInterop.Close(descriptor);
             }
         }
 
@@ -221,9 +222,9 @@ public sealed unsafe class XdpAttachment : IDisposable
         var errno = Marshal.GetLastPInvokeError();
         throw errno switch
         {
-            XdpInterop.Eperm or XdpInterop.Eacces => MissingCapabilities(errno),
+            LinuxSocketInterop.Eperm or LinuxSocketInterop.Eacces => MissingCapabilities(errno),
             XdpInterop.Enosys => new LiveCaptureException($"Cannot use AF_XDP on interface '{Interface}': this kernel has no bpf() system call (CONFIG_BPF_SYSCALL).") { ErrorNumber = errno },
-            XdpInterop.Einval => new LiveCaptureException($"Cannot use AF_XDP on interface '{Interface}': this kernel has no AF_XDP socket maps (CONFIG_XDP_SOCKETS, Linux 4.18 or later).") { ErrorNumber = errno },
+            LinuxSocketInterop.Einval => new LiveCaptureException($"Cannot use AF_XDP on interface '{Interface}': this kernel has no AF_XDP socket maps (CONFIG_XDP_SOCKETS, Linux 4.18 or later).") { ErrorNumber = errno },
             _ => Failure("create the XSKMAP", errno),
         };
     }
@@ -237,7 +238,7 @@ public sealed unsafe class XdpAttachment : IDisposable
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        if (errno == XdpInterop.Eperm)
+        if (errno == LinuxSocketInterop.Eperm)
         {
             throw MissingCapabilities(errno);
         }
@@ -255,7 +256,7 @@ public sealed unsafe class XdpAttachment : IDisposable
         // The verifier ends with its statistics ("processed N insns ..."); the reason is the line before.
         var reason = text.Split('\n').LastOrDefault(line => line.Length > 0 && !line.StartsWith("processed ", StringComparison.Ordinal) && !line.StartsWith("verification time", StringComparison.Ordinal));
         var last = reason is null ? "" : " (verifier: " + reason.Trim() + ")";
-        throw new LiveCaptureException($"The kernel refused the XDP program for interface '{Interface}': {XdpInterop.Describe(errno)} (errno {errno}){last}.") { ErrorNumber = errno };
+        throw new LiveCaptureException($"The kernel refused the XDP program for interface '{Interface}': {LinuxSocketInterop.Describe(errno)} (errno {errno}){last}.") { ErrorNumber = errno };
     }
 
     /// <summary>BPF_PROG_LOAD; returns the descriptor or -1 (errno set). With <paramref name="log"/>, the verifier writes its log there.</summary>
@@ -290,16 +291,16 @@ public sealed unsafe class XdpAttachment : IDisposable
         XdpInterop.Ebusy or XdpInterop.Eexist => new LiveCaptureException(
             $"Interface '{Interface}' already has an XDP program attached (by another tool or collector): detach it (ip link set dev {Interface} xdp off) or capture with Sources:AfPacket instead.")
         { ErrorNumber = errno },
-        XdpInterop.Eperm or XdpInterop.Eacces => new LiveCaptureException(
+        LinuxSocketInterop.Eperm or LinuxSocketInterop.Eacces => new LiveCaptureException(
             $"Attaching the XDP program to interface '{Interface}' needs the CAP_NET_ADMIN capability: run as root or grant it (systemd: the af-xdp.conf drop-in).")
         { ErrorNumber = errno },
         XdpInterop.Erange => new LiveCaptureException(
             $"Interface '{Interface}' has an MTU too large for its driver's native XDP (a frame must fit one page, about 3500 bytes): lower the MTU or set Sources:Xdp:AttachMode to Auto or Generic.")
         { ErrorNumber = errno },
-        XdpInterop.Eopnotsupp or XdpInterop.Einval when native => new LiveCaptureException(
+        XdpInterop.Eopnotsupp or LinuxSocketInterop.Einval when native => new LiveCaptureException(
             $"Interface '{Interface}' has no native XDP support in its driver: set Sources:Xdp:AttachMode to Generic (slower) or Auto.")
         { ErrorNumber = errno },
-        XdpInterop.Einval => new LiveCaptureException(
+        LinuxSocketInterop.Einval => new LiveCaptureException(
             $"Cannot attach an XDP program to interface '{Interface}': this kernel has no XDP links (Linux 5.9 or later is needed).")
         { ErrorNumber = errno },
         _ => Failure(native ? "attach the XDP program in native mode" : "attach the XDP program in generic mode", errno),
@@ -312,5 +313,5 @@ public sealed unsafe class XdpAttachment : IDisposable
         };
 
     private LiveCaptureException Failure(string action, int errno) =>
-        new($"Cannot {action} for interface '{Interface}': {XdpInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
+        new($"Cannot {action} for interface '{Interface}': {LinuxSocketInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
 }

@@ -6,7 +6,9 @@ namespace VtapCollector.Capture.Live.Xdp;
 /// The Linux calls, constants and structures behind the AF_XDP source: the bpf(2) system call
 /// (maps, program load, XDP links; linux/bpf.h), AF_XDP sockets with their UMEM and rings
 /// (linux/if_xdp.h, described in the kernel's Documentation/networking/af_xdp.rst) and the ethtool
-/// ioctl that reports an interface's queue count (linux/ethtool.h).
+/// ioctl that reports an interface's queue count (linux/ethtool.h). The calls every live source
+/// shares (socket(2), setsockopt(2), bind(2), mmap(2), poll(2), if_nametoindex(3)) and the common
+/// errno values are in <see cref="Udp.LinuxSocketInterop"/>.
 /// </summary>
 /// <remarks>
 /// Layouts are those of the LP64 Linux ABI (x86-64 and arm64 agree on every structure here);
@@ -18,12 +20,6 @@ internal static unsafe partial class XdpInterop
 {
     /// <summary>address_families(7) AF_XDP.</summary>
     public const int AfXdp = 44;
-
-    /// <summary>socket(2) SOCK_RAW.</summary>
-    public const int SockRaw = 3;
-
-    /// <summary>socket(2) SOCK_CLOEXEC.</summary>
-    public const int SockCloexec = 0x80000;
 
     /// <summary>Socket option level SOL_XDP.</summary>
     public const int SolXdp = 283;
@@ -112,39 +108,19 @@ internal static unsafe partial class XdpInterop
     /// <summary>ethtool ETHTOOL_GCHANNELS: struct ethtool_channels.</summary>
     public const uint EthtoolGetChannels = 0x3c;
 
-    /// <summary>mmap(2) PROT_READ | PROT_WRITE.</summary>
-    public const int ProtReadWrite = 0x1 | 0x2;
-
-    /// <summary>mmap(2) MAP_SHARED.</summary>
-    public const int MapShared = 0x01;
-
     /// <summary>mmap(2) MAP_PRIVATE | MAP_ANONYMOUS.</summary>
     public const int MapPrivateAnonymous = 0x02 | 0x20;
 
     /// <summary>mmap(2) MAP_POPULATE: fault the pages in now, not on the first packets.</summary>
     public const int MapPopulate = 0x8000;
 
-    /// <summary>recvfrom(2) MSG_DONTWAIT.</summary>
-    public const int MsgDontWait = 0x40;
-
-    public const int Eperm = 1;
     public const int Enoent = 2;
-    public const int Eintr = 4;
-    public const int Enxio = 6;
-    public const int Eagain = 11;
-    public const int Enomem = 12;
-    public const int Eacces = 13;
     public const int Ebusy = 16;
     public const int Eexist = 17;
-    public const int Enodev = 19;
-    public const int Einval = 22;
     public const int Enospc = 28;
     public const int Erange = 34;
     public const int Enosys = 38;
-    public const int Enetdown = 100;
-    public const int Enobufs = 105;
     public const int Eopnotsupp = 95;
-    public const int Eafnosupport = 97;
 
     /// <summary>The bpf(2) system call number of this architecture (asm/unistd.h).</summary>
     public static long BpfSystemCall => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 280 : 321;
@@ -153,47 +129,19 @@ internal static unsafe partial class XdpInterop
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     public static partial long SystemCall(long number, long command, void* attribute, long size);
 
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    public static partial int Socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
-    public static partial int SetSocketOption(int socket, int level, int name, void* value, uint length);
-
-    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
-    public static partial int GetSocketOption(int socket, int level, int name, void* value, uint* length);
-
-    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
-    public static partial int Bind(int socket, void* address, uint length);
-
     [LibraryImport("libc", EntryPoint = "recvfrom", SetLastError = true)]
     public static partial nint ReceiveFrom(int socket, void* buffer, nuint length, int flags, void* address, void* addressLength);
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int descriptor, nuint request, void* argument);
 
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int descriptor);
-
     /// <summary>nanosleep(2): <c>struct timespec { long tv_sec; long tv_nsec; }</c>, 16 bytes on LP64.</summary>
     [LibraryImport("libc", EntryPoint = "nanosleep", SetLastError = true)]
     public static partial int NanoSleep(long* request, long* remaining);
 
-    /// <summary>mmap(2); returns MAP_FAILED ((void*)-1) on error.</summary>
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    public static partial void* Mmap(void* address, nuint length, int protection, int flags, int descriptor, long offset);
-
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    public static partial int Munmap(void* address, nuint length);
-
-    /// <summary>if_nametoindex(3), in the calling thread's network namespace.</summary>
-    [LibraryImport("libc", EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial uint InterfaceIndex(string name);
-
     /// <summary>bpf(2) with a 144-byte attribute; returns the result (a descriptor for the creating commands) or -1 and errno.</summary>
     public static int Bpf(int command, BpfAttribute* attribute) =>
         (int)SystemCall(BpfSystemCall, command, attribute, sizeof(BpfAttribute));
-
-    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 }
 
 /// <summary><c>union bpf_attr</c>: 144 bytes, filled field by field at the offsets of the command in use.</summary>

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using VtapCollector.Capture.Udp;
 
 namespace VtapCollector.Capture.Live.Xdp;
 
 /// <summary>How many receive queues an interface has, by the ethtool channels query (ETHTOOL_GCHANNELS): what one AF_XDP socket per queue needs.</summary>
 internal static unsafe class XdpQueues
 {
-    private const int AfInet = 2;
     private const int SockDgram = 2;
 
     /// <summary>
@@ -16,7 +16,7 @@ internal static unsafe class XdpQueues
     /// </summary>
     public static int Count(string name)
     {
-        var socket = XdpInterop.Socket(AfInet, SockDgram | XdpInterop.SockCloexec, 0);
+        var socket = LinuxSocketInterop.Socket(LinuxSocketInterop.AfInet, SockDgram | LinuxSocketInterop.SockCloexec, 0);
         if (socket < 0)
         {
             return 1;
@@ -43,7 +43,7 @@ internal static unsafe class XdpQueues
         }
         finally
         {
-            _ = XdpInterop.Close(socket);
+            _ = LinuxSocketInterop.Close(socket);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VtapCollector.Capture.Udp;
 
 namespace VtapCollector.Capture.Live.Xdp;
 
@@ -23,10 +24,10 @@ internal sealed unsafe class XdpSocketHandle : SafeHandle
 
     protected override bool ReleaseHandle()
     {
-        var closed = XdpInterop.Close((int)handle) == 0;
+        var closed = LinuxSocketInterop.Close((int)handle) == 0;
         for (var i = _mappings.Count - 1; i >= 0; i--)
         {
-            _ = XdpInterop.Munmap((void*)_mappings[i].Address, _mappings[i].Length);
+            _ = LinuxSocketInterop.Munmap((void*)_mappings[i].Address, _mappings[i].Length);
         }
 
         _mappings.Clear();

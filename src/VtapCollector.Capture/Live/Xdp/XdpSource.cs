@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VtapCollector.Capture.Udp;
 using VtapCollector.Decoding;
 
 namespace VtapCollector.Capture.Live.Xdp;
@@ -38,9 +39,6 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     private const int StatisticsIntervalMilliseconds = 1000;
     private const int BindAttempts = 40;
     private const int BindRetryMilliseconds = 50;
-    private const short PollError = 0x008;
-    private const int SolSocket = 1;
-    private const int SoError = 4;
 
     private readonly XdpSocketHandle _handle;
     private readonly XdpAttachment _attachment;
@@ -87,7 +85,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
 
             XdpMmapOffsets offsets;
             var length = (uint)sizeof(XdpMmapOffsets);
-            if (XdpInterop.GetSocketOption(descriptor, XdpInterop.SolXdp, XdpInterop.XdpMmapOffsets, &offsets, &length) != 0)
+            if (LinuxSocketInterop.GetSocketOption(descriptor, XdpInterop.SolXdp, XdpInterop.XdpMmapOffsets, &offsets, &length) != 0)
             {
                 throw Failure("read the ring offsets", Marshal.GetLastPInvokeError());
             }
@@ -189,7 +187,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
             throw new PlatformNotSupportedException("The AF_XDP source uses Linux AF_XDP sockets and runs on Linux x86-64 and arm64 only.");
         }
 
-        var index = LookUpInterface(options.Interface);
+        var index = InterfaceLookup.IndexOf(options.Interface);
 
         // Probe AF_XDP before loading anything, so a kernel without it or a missing CAP_NET_RAW is
         // the error reported, not a later step's.
@@ -305,23 +303,9 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
 
     private static long UnixNanos() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
-    private static int LookUpInterface(string name)
-    {
-        var index = XdpInterop.InterfaceIndex(name);
-        if (index != 0)
-        {
-            return (int)index;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        throw errno is XdpInterop.Enodev or XdpInterop.Enxio
-            ? new LiveCaptureException($"Interface '{name}' does not exist.") { ErrorNumber = errno }
-            : new LiveCaptureException($"Cannot look up interface '{name}': {XdpInterop.Describe(errno)} (errno {errno}).") { ErrorNumber = errno };
-    }
-
     private static XdpSocketHandle OpenSocket(string name)
     {
-        var descriptor = XdpInterop.Socket(XdpInterop.AfXdp, XdpInterop.SockRaw | XdpInterop.SockCloexec, 0);
+        var descriptor = LinuxSocketInterop.Socket(XdpInterop.AfXdp, LinuxSocketInterop.SockRaw | LinuxSocketInterop.SockCloexec, 0);
         if (descriptor >= 0)
         {
             return new XdpSocketHandle(descriptor);
@@ -330,11 +314,11 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         var errno = Marshal.GetLastPInvokeError();
         var message = errno switch
         {
-            XdpInterop.Eperm or XdpInterop.Eacces =>
+            LinuxSocketInterop.Eperm or LinuxSocketInterop.Eacces =>
                 $"Receiving on interface '{name}' through AF_XDP needs the CAP_NET_RAW capability: run as root or grant it (systemd: the af-xdp.conf drop-in).",
-            XdpInterop.Eafnosupport =>
+            LinuxSocketInterop.Eafnosupport =>
                 $"Cannot receive on interface '{name}' through AF_XDP: this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS, Linux 4.18 or later); use Sources:AfPacket instead.",
-            _ => $"Cannot open an AF_XDP socket for interface '{name}': {XdpInterop.Describe(errno)} (errno {errno}).",
+            _ => $"Cannot open an AF_XDP socket for interface '{name}': {LinuxSocketInterop.Describe(errno)} (errno {errno}).",
         };
         throw new LiveCaptureException(message) { ErrorNumber = errno };
     }
@@ -342,7 +326,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     private byte* MapUmem(int descriptor, int frames)
     {
         var length = (nuint)UmemBytes;
-        var area = XdpInterop.Mmap(null, length, XdpInterop.ProtReadWrite, XdpInterop.MapPrivateAnonymous | XdpInterop.MapPopulate, -1, 0);
+        var area = LinuxSocketInterop.Mmap(null, length, LinuxSocketInterop.ProtReadWrite, XdpInterop.MapPrivateAnonymous | XdpInterop.MapPopulate, -1, 0);
         if (area == (void*)-1)
         {
             throw Failure($"allocate a {UmemBytes / (1024 * 1024)} MiB UMEM", Marshal.GetLastPInvokeError());
@@ -350,10 +334,10 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
 
         _handle.AddMapping(area, length);
         var registration = new XdpUmemRegistration { Address = (ulong)area, Length = (ulong)length, ChunkSize = (uint)FrameSizeBytes };
-        if (XdpInterop.SetSocketOption(descriptor, XdpInterop.SolXdp, XdpInterop.XdpUmemReg, &registration, (uint)sizeof(XdpUmemRegistration)) != 0)
+        if (LinuxSocketInterop.SetSocketOption(descriptor, XdpInterop.SolXdp, XdpInterop.XdpUmemReg, &registration, (uint)sizeof(XdpUmemRegistration)) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw errno is XdpInterop.Enomem or XdpInterop.Enobufs or XdpInterop.Eperm
+            throw errno is LinuxSocketInterop.Enomem or LinuxSocketInterop.Enobufs or LinuxSocketInterop.Eperm
                 ? new LiveCaptureException($"Cannot lock the {UmemBytes / (1024 * 1024)} MiB UMEM of interface '{Interface}' queue {Queue} ({frames} frames) in memory: raise the memlock limit (systemd: LimitMEMLOCK=infinity, in the af-xdp.conf drop-in) or grant CAP_IPC_LOCK, or lower Sources:Xdp:RingSize.") { ErrorNumber = errno }
                 : Failure("register the UMEM", errno);
         }
@@ -363,7 +347,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
 
     private void SetRingSize(int descriptor, int ring, int entries, string action)
     {
-        if (XdpInterop.SetSocketOption(descriptor, XdpInterop.SolXdp, ring, &entries, sizeof(int)) != 0)
+        if (LinuxSocketInterop.SetSocketOption(descriptor, XdpInterop.SolXdp, ring, &entries, sizeof(int)) != 0)
         {
             throw Failure(action, Marshal.GetLastPInvokeError());
         }
@@ -372,7 +356,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     private byte* MapRing(int descriptor, in XdpRingOffset offset, int entries, int entryBytes, long pageOffset, string name)
     {
         var length = (nuint)(offset.Descriptors + ((ulong)entries * (ulong)entryBytes));
-        var ring = XdpInterop.Mmap(null, length, XdpInterop.ProtReadWrite, XdpInterop.MapShared | XdpInterop.MapPopulate, descriptor, pageOffset);
+        var ring = LinuxSocketInterop.Mmap(null, length, LinuxSocketInterop.ProtReadWrite, LinuxSocketInterop.MapShared | XdpInterop.MapPopulate, descriptor, pageOffset);
         if (ring == (void*)-1)
         {
             throw Failure($"map the {name} ring", Marshal.GetLastPInvokeError());
@@ -394,7 +378,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         {
             Family = XdpInterop.AfXdp,
             Flags = (ushort)flags,
-            InterfaceIndex = XdpInterop.InterfaceIndex(options.Interface),
+            InterfaceIndex = LinuxSocketInterop.InterfaceIndex(options.Interface),
             QueueId = (uint)queue,
         };
         // A socket closed a moment ago (this collector's previous run, restarted at once) frees
@@ -402,7 +386,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         var errno = 0;
         for (var attempt = 0; attempt < BindAttempts; attempt++)
         {
-            if (XdpInterop.Bind(descriptor, &address, (uint)sizeof(XdpSocketAddress)) == 0)
+            if (LinuxSocketInterop.Bind(descriptor, &address, (uint)sizeof(XdpSocketAddress)) == 0)
             {
                 return;
             }
@@ -419,8 +403,8 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         throw errno switch
         {
             XdpInterop.Ebusy => new LiveCaptureException($"Queue {queue} of interface '{Interface}' is already read by another AF_XDP socket (another collector or XDP tool): stop it first.") { ErrorNumber = errno },
-            XdpInterop.Einval when queue > 0 => new LiveCaptureException($"Interface '{Interface}' has no receive queue {queue}: lower Sources:Xdp:Queues.") { ErrorNumber = errno },
-            XdpInterop.Eopnotsupp or XdpInterop.Einval when options.CopyMode == XdpCopyMode.ZeroCopy => new LiveCaptureException($"The driver of interface '{Interface}' has no AF_XDP zero-copy support: set Sources:Xdp:CopyMode to Auto or Copy.") { ErrorNumber = errno },
+            LinuxSocketInterop.Einval when queue > 0 => new LiveCaptureException($"Interface '{Interface}' has no receive queue {queue}: lower Sources:Xdp:Queues.") { ErrorNumber = errno },
+            XdpInterop.Eopnotsupp or LinuxSocketInterop.Einval when options.CopyMode == XdpCopyMode.ZeroCopy => new LiveCaptureException($"The driver of interface '{Interface}' has no AF_XDP zero-copy support: set Sources:Xdp:CopyMode to Auto or Copy.") { ErrorNumber = errno },
             _ => Failure($"bind to queue {queue}", errno),
         };
     }
@@ -429,16 +413,16 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     {
         uint options = 0;
         var length = (uint)sizeof(uint);
-        return XdpInterop.GetSocketOption(descriptor, XdpInterop.SolXdp, XdpInterop.XdpOptions, &options, &length) == 0
+        return LinuxSocketInterop.GetSocketOption(descriptor, XdpInterop.SolXdp, XdpInterop.XdpOptions, &options, &length) == 0
             && (options & XdpInterop.XdpOptionsZeroCopy) != 0;
     }
 
     /// <summary>poll(2) for frames; false on timeout or signal.</summary>
     private bool Wait(int timeoutMilliseconds)
     {
-        var poll = new Udp.PollDescriptor { Descriptor = _handle.Descriptor, Events = Udp.LinuxSocketInterop.PollIn };
-        var ready = Udp.LinuxSocketInterop.Poll(&poll, 1, timeoutMilliseconds);
-        if (ready == 0 || (poll.ReturnedEvents & PollError) != 0)
+        var poll = new PollDescriptor { Descriptor = _handle.Descriptor, Events = LinuxSocketInterop.PollIn };
+        var ready = LinuxSocketInterop.Poll(&poll, 1, timeoutMilliseconds);
+        if (ready == 0 || (poll.ReturnedEvents & LinuxSocketInterop.PollErr) != 0)
         {
             // A socket whose interface went away gets ENETDOWN as its error and then nothing, not
             // even a poll event: an idle wait checks, so a source that can receive no more fails
@@ -452,19 +436,17 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        return errno == XdpInterop.Eintr ? false : throw Failure("wait for frames (poll)", errno);
+        return errno == LinuxSocketInterop.Eintr ? false : throw Failure("wait for frames (poll)", errno);
     }
 
     private void TakeSocketError()
     {
-        var error = 0;
-        var length = (uint)sizeof(int);
-        if (XdpInterop.GetSocketOption(_handle.Descriptor, SolSocket, SoError, &error, &length) != 0)
+        if (!LinuxSocketInterop.TryTakeSocketError(_handle.Descriptor, out var error))
         {
             throw Failure("read the socket error", Marshal.GetLastPInvokeError());
         }
 
-        if (error == XdpInterop.Enetdown)
+        if (error == LinuxSocketInterop.Enetdown)
         {
             throw new LiveCaptureException($"Interface '{Interface}' went away under the AF_XDP socket of queue {Queue}; restart the collector once it is back.") { ErrorNumber = error };
         }
@@ -512,7 +494,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
             // (af_xdp.rst, "XDP_USE_NEED_WAKEUP"); copy mode never sets the flag.
             if ((Volatile.Read(ref *_fillFlags) & XdpInterop.XdpRingNeedWakeup) != 0)
             {
-                _ = XdpInterop.ReceiveFrom(_handle.Descriptor, null, 0, XdpInterop.MsgDontWait, null, null);
+                _ = XdpInterop.ReceiveFrom(_handle.Descriptor, null, 0, LinuxSocketInterop.MsgDontwait, null, null);
             }
         }
 
@@ -524,7 +506,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
         _statisticsDue = Environment.TickCount64 + StatisticsIntervalMilliseconds;
         XdpStatistics statistics;
         var length = (uint)sizeof(XdpStatistics);
-        if (XdpInterop.GetSocketOption(_handle.Descriptor, XdpInterop.SolXdp, XdpInterop.XdpStatistics, &statistics, &length) != 0)
+        if (LinuxSocketInterop.GetSocketOption(_handle.Descriptor, XdpInterop.SolXdp, XdpInterop.XdpStatistics, &statistics, &length) != 0)
         {
             throw Failure("read the socket's statistics", Marshal.GetLastPInvokeError());
         }
@@ -536,7 +518,7 @@ public sealed unsafe class XdpSource : ILiveCaptureSource
     }
 
     private LiveCaptureException Failure(string action, int errno) =>
-        new($"Cannot {action} on the AF_XDP socket of interface '{Interface}' queue {Queue}: {XdpInterop.Describe(errno)} (errno {errno}).")
+        new($"Cannot {action} on the AF_XDP socket of interface '{Interface}' queue {Queue}: {LinuxSocketInterop.Describe(errno)} (errno {errno}).")
         {
             ErrorNumber = errno,
         };
