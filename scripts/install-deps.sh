@@ -11,7 +11,7 @@
 # Idempotent: installs only what is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-packages=(tshark tcpdump python3-scapy iproute2 iptables libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase afl++ nfdump pmacct iputils-ping xdp-tools)
+packages=(tshark tcpdump python3-scapy iproute2 iptables procps curl libpcap0.8 prometheus librdkafka1 lintian shellcheck cloud-init packer netbase afl++ nfdump pmacct iputils-ping xdp-tools)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
