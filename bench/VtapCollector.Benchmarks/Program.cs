@@ -30,6 +30,11 @@ public static class Program
             return ReadCommand.Run(args);
         }
 
+        if (args.Length > 0 && args[0] == "handoff")
+        {
+            return HandoffCommand.Run(args);
+        }
+
         if (args.Length > 0 && args[0] == "capture-cost")
         {
             return PacketCapture.CaptureCostCommand.Run(args);

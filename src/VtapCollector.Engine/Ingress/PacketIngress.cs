@@ -42,6 +42,7 @@ internal sealed class PacketIngress
     private readonly CaptureSessions? _captureSessions;
     private CaptureSession[] _captures = [];
     private DecodedPacket _scratch;
+    private QueuedPacket _staging;
     private long _now;
     private long _nextTick;
 
@@ -210,10 +211,9 @@ internal sealed class PacketIngress
             Wait(ref waits);
         }
 
-        ref var item = ref queue[slot];
-        item.Packet = packet;
-        item.TimestampNanos = timestampNanos;
-        item.IsTick = false;
+        _staging.Packet = packet;
+        _staging.TimestampNanos = timestampNanos;
+        queue.WriteStreaming(slot, _staging);
         queue.Stage();
         if (queue.Staged >= PublishBatch)
         {

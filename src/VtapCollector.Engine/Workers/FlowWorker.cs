@@ -208,6 +208,9 @@ internal sealed class FlowWorker : IFlowRecordWriter
         }
     }
 
+    /// <summary>How many queued packets ahead the worker brings a slot into its cache.</summary>
+    private const int SlotPrefetchDistance = 8;
+
     private int Drain(SpscQueue<QueuedPacket> input)
     {
         // Bounded, so a queue that never empties still lets the other queues and expiry have turns.
@@ -224,6 +227,12 @@ internal sealed class FlowWorker : IFlowRecordWriter
             var count = Math.Min(available, MaxPerTurn - total);
             for (var i = 0; i < count; i++)
             {
+                if (i + SlotPrefetchDistance < count)
+                {
+                    // The slot was last written on the ingress's core: start its transfer early.
+                    input.PrefetchSlot(first + i, SlotPrefetchDistance);
+                }
+
                 ref var item = ref input[input.Next(first, i)];
                 if (item.IsTick)
                 {
