@@ -88,15 +88,16 @@ internal sealed class EngineMetrics(FlowEngine engine) : IMetricSource
         const string depth = "vtap_queue_depth";
         const string depthHelp = "Items waiting in the hand-off queues: dispatch (receivers to workers) and records (workers to the exporter).";
         m.Gauge(depth, depthHelp, workers.Sum(x => x.Inputs.Sum(q => (long)q.Count)), ("queue", "dispatch"));
-        m.Gauge(depth, depthHelp, workers.Sum(x => (long)x.Records.Count), ("queue", "records"));
+        m.Gauge(depth, depthHelp, workers.Sum(x => x.RecordLanes.Sum(q => (long)q.Count)), ("queue", "records"));
         const string queueCapacity = "vtap_queue_capacity";
         const string queueCapacityHelp = "Items the hand-off queues can hold in all.";
         m.Gauge(queueCapacity, queueCapacityHelp, workers.Sum(x => x.Inputs.Sum(q => (long)q.Capacity)), ("queue", "dispatch"));
-        m.Gauge(queueCapacity, queueCapacityHelp, workers.Sum(x => (long)x.Records.Capacity), ("queue", "records"));
+        m.Gauge(queueCapacity, queueCapacityHelp, workers.Sum(x => x.RecordLanes.Sum(q => (long)q.Capacity)), ("queue", "records"));
 
         m.Gauge("vtap_processing_lag_seconds", "Wall time minus receive time of the newest packet, when a flow worker took it.", lag / 1e9);
         m.Gauge("vtap_last_packet_timestamp_seconds", "Receive time (Unix seconds) of the newest packet a flow worker took; 0 before the first.", lastPacket / 1e9);
         m.Gauge("vtap_workers", "Flow workers (each with its own flow table).", workers.Count);
+        m.Gauge("vtap_export_threads", "Export threads (Pipeline:ExportThreads), each encoding and writing its share of the records.", engine.Exporter?.LaneCount ?? 0);
     }
 
     /// <summary>

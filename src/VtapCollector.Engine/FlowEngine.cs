@@ -181,7 +181,7 @@ internal sealed class FlowEngine : IDisposable
             }
 
             var dedup = Dedup is null ? null : new DuplicateFilter(Dedup.TableEntries, Dedup.WindowNanos);
-            _workers[w] = new FlowWorker(w, table, column, pipeline.RecordQueueCapacity, pipeline.RecordOverflow, _stop, _setup.Clock, Networks, new NetworkCounters(NetworkLabels.Size), dedup, TunnelSources);
+            _workers[w] = new FlowWorker(w, table, column, pipeline.RecordQueueCapacity, pipeline.RecordOverflow, _stop, _setup.Clock, Networks, new NetworkCounters(NetworkLabels.Size), dedup, TunnelSources, pipeline.EffectiveExportThreads);
         }
 
         _exporter = new RecordExporter(_workers, Sinks);

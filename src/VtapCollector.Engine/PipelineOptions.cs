@@ -28,6 +28,9 @@ public sealed class PipelineOptions
     /// <summary>Records each worker can queue for the exporter (a power of two). Default 65536.</summary>
     public int RecordQueueCapacity { get; set; } = 65536;
 
+    /// <summary>Export threads, each encoding and writing its share of the records; 0: as many as the cores, at most 4. Default 0.</summary>
+    public int ExportThreads { get; set; }
+
     /// <summary>When the record queue is full: Block (the worker waits) or DropNewest. Default Block.</summary>
     public OverflowPolicy RecordOverflow { get; set; } = OverflowPolicy.Block;
 
@@ -40,6 +43,16 @@ public sealed class PipelineOptions
     /// <summary>The number of workers <see cref="Workers"/> asks for on this machine.</summary>
     public int EffectiveWorkers => Workers == 0 ? DefaultWorkers : Workers;
 
+    /// <summary>The number of export threads <see cref="ExportThreads"/> asks for on this machine.</summary>
+    public int EffectiveExportThreads => ExportThreads == 0 ? DefaultExportThreads : ExportThreads;
+
+    /// <summary>
+    /// As many as the cores, at most 4: records come in bursts (every flow of a replay ends at once at
+    /// its end; an idle timeout ends many flows together), and a burst is then encoded on every core
+    /// the packet path has left idle. An idle lane sleeps.
+    /// </summary>
+    public static int DefaultExportThreads => Math.Clamp(Environment.ProcessorCount, 1, 4);
+
     /// <summary>Half the cores, at least one: the other half receive and decode.</summary>
     public static int DefaultWorkers => Math.Max(1, Environment.ProcessorCount / 2);
 
@@ -49,6 +62,11 @@ public sealed class PipelineOptions
         if (Workers is < 0 or > 256)
         {
             return $"Pipeline:Workers must be between 0 (half the cores) and 256 (was {Workers}).";
+        }
+
+        if (ExportThreads is < 0 or > 16)
+        {
+            return $"Pipeline:ExportThreads must be between 0 (as many as the cores, at most 4) and 16 (was {ExportThreads}).";
         }
 
         if (!IsPowerOfTwo(DispatchQueueCapacity))

@@ -23,11 +23,11 @@ public class FlowEngineTests
     private static readonly byte[] Capture = SyntheticMirror.Capture(flows: 600, packetsPerFlow: 40, seed: 7);
 
     /// <summary>Replays <paramref name="capture"/> through an engine on packet time, as the replay command does.</summary>
-    private static (RecordingSink Sink, FlowEngine Engine) Replay(byte[] capture, int workers, int queueCapacity = 1024, DedupOptions? dedup = null)
+    private static (RecordingSink Sink, FlowEngine Engine) Replay(byte[] capture, int workers, int queueCapacity = 1024, DedupOptions? dedup = null, int exportThreads = 0)
     {
         var sink = new RecordingSink();
         var engine = new FlowEngine(new EngineSetup(
-            new PipelineOptions { Workers = workers, DispatchQueueCapacity = queueCapacity, RecordQueueCapacity = 1024, DispatchOverflow = OverflowPolicy.Block, RecordOverflow = OverflowPolicy.Block },
+            new PipelineOptions { Workers = workers, ExportThreads = exportThreads, DispatchQueueCapacity = queueCapacity, RecordQueueCapacity = 1024, DispatchOverflow = OverflowPolicy.Block, RecordOverflow = OverflowPolicy.Block },
             Flows,
             new DecoderOptions(),
             AllowList.Open,
@@ -153,16 +153,37 @@ public class FlowEngineTests
         return record["packets_src_to_dst"]!.GetValue<long>() + record["packets_dst_to_src"]!.GetValue<long>();
     }
 
-    [Fact]
-    public void Replay_SeveralWorkers_KeepsEachFlowsRecordsInSequence()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Replay_SeveralWorkers_KeepsEachFlowsRecordsInSequence(int exportThreads)
     {
-        var (sink, engine) = Replay(Capture, workers: 3, queueCapacity: 64);
+        var (sink, engine) = Replay(Capture, workers: 3, queueCapacity: 64, exportThreads: exportThreads);
         using (engine)
         {
+            Assert.Equal(exportThreads, engine.Exporter!.LaneCount);
             foreach (var flow in sink.Records.GroupBy(r => r.Record.FlowId))
             {
                 Assert.Equal(Enumerable.Range(0, flow.Count()).Select(i => (uint)i), flow.Select(r => r.Record.Sequence));
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 2)]
+    [InlineData(2, 4)]
+    public void Replay_AnyExportThreadCount_GivesTheSameRecordsAndNeverWritesASinkFromTwoThreadsAtOnce(int workers, int exportThreads)
+    {
+        var expected = ReferenceRecords(Capture);
+        var (sink, engine) = Replay(Capture, workers, exportThreads: exportThreads);
+        using (engine)
+        {
+            Assert.Equal(expected.Order(StringComparer.Ordinal), sink.Records.Select(r => r.Encoded).Order(StringComparer.Ordinal));
+            Assert.Equal(0, sink.Overlaps);
+            Assert.Equal(exportThreads, engine.Exporter!.LaneCount);
+            Assert.All(engine.Workers, w => Assert.Equal(exportThreads, w.RecordLanes.Count));
         }
     }
 

@@ -35,6 +35,12 @@ internal sealed class RecordingSink(string name = "memory", IRecordEncoder? enco
         }
     }
 
+    /// <summary>Times a Write or Flush began while another was still running: the exporter promises none.</summary>
+    public int Overlaps => Volatile.Read(ref _overlaps);
+
+    private int _inside;
+    private int _overlaps;
+
     public bool Write(in FlowRecord record, ReadOnlySpan<byte> encoded)
     {
         if (Refuse)
@@ -42,11 +48,19 @@ internal sealed class RecordingSink(string name = "memory", IRecordEncoder? enco
             return false;
         }
 
+        if (Interlocked.Exchange(ref _inside, 1) != 0)
+        {
+            Interlocked.Increment(ref _overlaps);
+        }
+
         lock (_records)
         {
             _records.Add((record, Encoding.UTF8.GetString(encoded)));
         }
 
+        // Long enough for a second lane to arrive while this write is still in progress.
+        Thread.SpinWait(20);
+        Volatile.Write(ref _inside, 0);
         return true;
     }
 

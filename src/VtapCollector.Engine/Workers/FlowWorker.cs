@@ -22,7 +22,7 @@ internal sealed class FlowWorker : IFlowRecordWriter
     private const int ReplayYieldsBeforeSleep = 64;
 
     private readonly SpscQueue<QueuedPacket>[] _inputs;
-    private readonly SpscQueue<FlowRecord> _records;
+    private readonly SpscQueue<FlowRecord>[] _recordLanes;
     private readonly OverflowPolicy _recordOverflow;
     private readonly StopSignal _stop;
     private readonly EngineClock _clock;
@@ -48,7 +48,8 @@ internal sealed class FlowWorker : IFlowRecordWriter
         NetworkRoutingHolder networks,
         NetworkCounters networkCounters,
         DuplicateFilter? dedup = null,
-        LabelIndex<IpAddress>? tunnelSources = null)
+        LabelIndex<IpAddress>? tunnelSources = null,
+        int exportLanes = 1)
     {
         _networks = networks;
         NetworkCounters = networkCounters;
@@ -57,7 +58,14 @@ internal sealed class FlowWorker : IFlowRecordWriter
         Counters = new WorkerCounters(_tunnelSources.Limit);
         Index = index;
         _inputs = inputs;
-        _records = new SpscQueue<FlowRecord>(recordQueueCapacity);
+        // The record queue's memory is shared out among the lanes.
+        var laneCapacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(64, recordQueueCapacity / Math.Max(1, exportLanes)));
+        _recordLanes = new SpscQueue<FlowRecord>[Math.Max(1, exportLanes)];
+        for (var lane = 0; lane < _recordLanes.Length; lane++)
+        {
+            _recordLanes[lane] = new SpscQueue<FlowRecord>(laneCapacity);
+        }
+
         _recordOverflow = recordOverflow;
         _stop = stop;
         _clock = clock;
@@ -81,8 +89,11 @@ internal sealed class FlowWorker : IFlowRecordWriter
     /// <summary>Traffic by network pair and direction, from this worker's records (read by the scrape).</summary>
     public NetworkCounters NetworkCounters { get; }
 
-    /// <summary>Records for the exporter (this worker produces, the exporter consumes).</summary>
-    public SpscQueue<FlowRecord> Records => _records;
+    /// <summary>
+    /// Records for the exporter, one queue per export lane (this worker produces, the lane's thread
+    /// consumes). A flow's records always take the same lane, so they stay in order.
+    /// </summary>
+    public IReadOnlyList<SpscQueue<FlowRecord>> RecordLanes => _recordLanes;
 
     /// <summary>The queues this worker reads, one per receiver.</summary>
     public IReadOnlyList<SpscQueue<QueuedPacket>> Inputs => _inputs;
@@ -125,7 +136,7 @@ internal sealed class FlowWorker : IFlowRecordWriter
 
     private void Enqueue(in FlowRecord record)
     {
-        var records = _records;
+        var records = _recordLanes.Length == 1 ? _recordLanes[0] : _recordLanes[(int)(record.FlowId % (ulong)_recordLanes.Length)];
         int slot;
         var waited = 0;
         while (!records.TryClaim(out slot))

@@ -57,6 +57,17 @@ internal sealed class ReplayOptions
     /// <summary>Flow workers; 0: the engine's default (half the cores, at least one).</summary>
     public int Workers { get; private set; }
 
+    /// <summary>Export threads; 0: one with one worker (the single-table order), else the engine's default.</summary>
+    public int ExportThreads { get; private set; }
+
+    /// <summary>
+    /// The export threads a replay runs: with one worker and no choice made, one, so the records come
+    /// out in the order a single flow table emits them and two replays of a capture are byte for byte
+    /// alike; with several workers the order interleaves anyway, and every core may encode.
+    /// </summary>
+    public int EffectiveExportThreads(int workers) =>
+        ExportThreads != 0 ? ExportThreads : workers == 1 ? 1 : Engine.PipelineOptions.DefaultExportThreads;
+
     public FlowTableOptions ToFlowTableOptions() => new()
     {
         Capacity = MaxFlows,
@@ -129,6 +140,9 @@ internal sealed class ReplayOptions
                     break;
                 case "--workers":
                     options.Workers = reader.Int(argument, 1, 256);
+                    break;
+                case "--export-threads":
+                    options.ExportThreads = reader.Int(argument, 1, 16);
                     break;
                 case "--dedup":
                     options.Dedup.Enabled = true;

@@ -47,6 +47,9 @@ internal static class Usage
           --workers N                Flow workers, each on its own thread with its own table (default: half the
                                      cores, at least 1). The set of records is the same for every N; records of
                                      one flow stay in order, records of different flows interleave.
+          --export-threads N         Threads that encode and write records (default: 1 with one worker, so the
+                                     order is a single flow table's and two replays are alike; else the
+                                     cores, at most 4).
           --dedup                    Count a packet that two taps mirrored once (double-tap deduplication).
           --dedup-window-us N        With --dedup: another tap's copy within N µs of the first is removed (default 5000).
           --vni-group A,B[,...]      With --dedup: VNIs that mirror the same network meet in flows under VNI A (repeatable).

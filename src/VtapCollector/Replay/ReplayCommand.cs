@@ -59,6 +59,7 @@ internal static class ReplayCommand
                 new PipelineOptions
                 {
                     Workers = options.Workers,
+                    ExportThreads = options.EffectiveExportThreads(options.Workers == 0 ? PipelineOptions.DefaultWorkers : options.Workers),
                     DispatchQueueCapacity = ReplayQueueCapacity,
 
                     // A replay loses nothing: the reader waits for the workers, the workers for the sink.

@@ -205,7 +205,7 @@ internal sealed class CollectorService : IHostedService, IDisposable
             }
         }
 
-        return _pipeline.Engine.Exporter is { } exporter && Volatile.Read(ref exporter.Heartbeat) < oldest ? "vtap-exporter" : null;
+        return _pipeline.Engine.Exporter?.Stalled(oldest);
     }
 
     private async Task MonitorAsync(CancellationToken stopping)

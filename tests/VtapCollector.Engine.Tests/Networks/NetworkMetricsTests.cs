@@ -120,8 +120,8 @@ public partial class NetworkMetricsTests
         engine.SetNetworks(NetworkMap.TryCreate([new("spoke1", ["10.1.0.0/24"], [], true), new("spoke1-dmz", ["10.1.0.0/28"], [], false)], out _)!);
         worker.Write(record with { Sequence = 1 });
 
-        var first = worker.Records[0];
-        var second = worker.Records[1];
+        var first = worker.RecordLanes[0][0];
+        var second = worker.RecordLanes[0][1];
         Assert.Equal(("spoke1", TrafficDirection.Outbound), (first.SourceNetwork?.Name, first.Direction));
         Assert.Equal(("spoke1-dmz", TrafficDirection.External), (second.SourceNetwork?.Name, second.Direction));
 

@@ -148,6 +148,27 @@ public class ReplayInputTests(OracleCaptures captures) : OracleCaptureTests(capt
     }
 
     /// <summary>
+    /// Export threads encode in parallel but never reorder a flow's records nor change the set; with
+    /// one worker and the default single export thread, two replays are byte for byte alike (the
+    /// single-table order).
+    /// </summary>
+    [Fact]
+    public void Replay_ExportThreads_SameRecordSetAndOneWorkerDefaultIsDeterministic()
+    {
+        var capture = Captures.ByName("mixed");
+        var first = CollectorRun.Replay(capture.Path, ["--workers", "1"]);
+        var second = CollectorRun.Replay(capture.Path, ["--workers", "1"]);
+        Assert.Equal(first.Lines, second.Lines);
+        foreach (var threads in new[] { 2, 3 })
+        {
+            var run = CollectorRun.Replay(capture.Path, ["--workers", "1", "--export-threads", $"{threads}"]);
+            Assert.True(run.Result.ExitCode == 0, $"--export-threads {threads}: exit {run.Result.ExitCode}: {run.Result.StandardError}");
+            Assert.True(run.Problems.Count == 0, $"--export-threads {threads}: records out of seq order or inconsistent:\n  " + string.Join("\n  ", run.Problems.Take(40)));
+            Assert.Equal(first.Lines.Order(StringComparer.Ordinal), run.Lines.Order(StringComparer.Ordinal));
+        }
+    }
+
+    /// <summary>
     /// The capture cut in the middle of a packet's data: the records hold exactly the packets
     /// before that packet (tshark's oracle over those frames), then exit code 1 and one sentence.
     /// </summary>
