@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Times `vtap-collector replay` against flowcount.c, a libpcap program in C that does the same
 # decapsulation and bidirectional flow counting, on the same IMIX corpus, alternating the programs
-# round by round so a noisy machine penalises them alike. Replay runs with --workers 1 and with
-# --workers N (N = cores); a build without --workers runs single-threaded, and says so.
+# round by round so a noisy machine penalises them alike. Replay runs with one worker, with one
+# worker and N export threads, and with N workers (N = cores); a build without --workers runs
+# single-threaded, and says so.
 # Prints each run's wall time, the medians, the ratio C time / replay time, and both programs'
 # packet and flow totals, which must agree.
 # Usage: bench/compare/run.sh [PACKETS] [FLOWS] [CORPUS]   (default 5000000 200000 /tmp/imix.pcap)
@@ -73,14 +74,22 @@ run() {
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }' >>"$out/$name.times"
 }
 
+# replay-1: one flow worker (and one export thread: the records in single-table order);
+# replay-1xN: one worker and N export threads (N = cores), so the end-of-input burst of records is
+# encoded on every core; replay-N: N workers and N export threads.
 configs=(c replay-1)
-[ "$cores" -gt 1 ] && configs+=("replay-$cores")
+declare -A config_args=([replay-1]="--workers 1")
+if [ "$cores" -gt 1 ]; then
+  configs+=("replay-1x$cores" "replay-$cores")
+  config_args["replay-1x$cores"]="--workers 1 --export-threads $cores"
+  config_args["replay-$cores"]="--workers $cores --export-threads $cores"
+fi
 for round in $(seq "$rounds"); do
   run c "$bin/flowcount" "$corpus"
   for config in "${configs[@]:1}"; do
-    n=${config#replay-}
     if [ "$workers_supported" -eq 1 ]; then
-      run "$config" "${replay[@]}" "$corpus" --output /dev/null --workers "$n"
+      # shellcheck disable=SC2086 # the options are words on purpose
+      run "$config" "${replay[@]}" "$corpus" --output /dev/null ${config_args[$config]}
     else
       run "$config" "${replay[@]}" "$corpus" --output /dev/null
     fi

@@ -52,12 +52,15 @@ internal static class IpfixTestSupport
     /// <summary>A real capture of the repository: VXLAN-carried TCP, UDP and ICMP, IPv4 and IPv6.</summary>
     public static string Capture => ExternalTools.BundledSample;
 
-    /// <summary>Replays <see cref="Capture"/> through the engine on packet time into <paramref name="sinks"/> plus a copy, and returns the copy.</summary>
+    /// <summary>
+    /// Replays <see cref="Capture"/> through the engine on packet time into <paramref name="sinks"/> plus a
+    /// copy, and returns the copy: one worker and one export thread, the single-table order a replay writes.
+    /// </summary>
     public static List<FlowRecord> Replay(params IRecordSink[] sinks)
     {
         var copy = new RecordCopySink();
         using var engine = new FlowEngine(new EngineSetup(
-            new PipelineOptions { Workers = 1, DispatchOverflow = OverflowPolicy.Block, RecordOverflow = OverflowPolicy.Block },
+            new PipelineOptions { Workers = 1, ExportThreads = 1, DispatchOverflow = OverflowPolicy.Block, RecordOverflow = OverflowPolicy.Block },
             new FlowTableOptions { Capacity = 10_000, ActiveTimeout = TimeSpan.FromSeconds(60), IdleTimeout = TimeSpan.FromSeconds(60), TcpIdleTimeout = TimeSpan.FromSeconds(300), TcpClosingTimeout = TimeSpan.FromSeconds(5) },
             new DecoderOptions(),
             AllowList.Open,
