@@ -7,6 +7,7 @@
 # the machine's speed between rounds cancels in it).
 # Usage: bench/compare/capture-cost.sh [ROUNDS] [CORPUS] [-- extra replay options]
 #        (default 9 rounds, /tmp/imix.pcap; write the corpus with bench/compare/run.sh first)
+#        REPLAY=dll bench/compare/capture-cost.sh ...   (the framework-dependent build, not the packaged one)
 # The 1 % session: host=10.0.0.0/18 keeps 60 792 of the IMIX corpus's 5 000 000 packets (1.2 %).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,8 +23,16 @@ if [ ! -s "$corpus" ]; then
 fi
 
 command -v /usr/bin/time >/dev/null || { echo "Needs GNU time (apt-get install time)." >&2; exit 2; }
-dotnet build src/VtapCollector -c Release -v quiet -nologo -clp:ErrorsOnly >&2
-dll="$PWD/src/VtapCollector/bin/Release/net10.0/vtap-collector.dll"
+# The collector as packaged (as bench/compare/run.sh does); REPLAY=dll times the framework-dependent build.
+if [ "${REPLAY:-published}" = dll ]; then
+  dotnet build src/VtapCollector -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+  replay=(dotnet "$PWD/src/VtapCollector/bin/Release/net10.0/vtap-collector.dll" replay)
+else
+  echo "Publishing the collector as packaged (self-contained, ReadyToRun) to bench/compare/bin/publish" >&2
+  dotnet publish src/VtapCollector -c Release -r linux-x64 --self-contained \
+    -p:PublishSingleFile=true -p:PublishReadyToRun=true -o bench/compare/bin/publish -nologo -v quiet >&2
+  replay=("$PWD/bench/compare/bin/publish/vtap-collector" replay)
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -36,10 +45,12 @@ for round in $(seq "$rounds"); do
       one) session=(--capture-filter host=10.0.0.0/18 --capture-output "$out/one.pcapng") ;;
     esac
     rm -f "$out"/*.pcapng
-    /usr/bin/time -f "%e %U %S" -o "$out/time" \
-      dotnet "$dll" replay "$corpus" --output /dev/null --quiet "${extra[@]}" "${session[@]}" >/dev/null
-    read -r wall user system <"$out/time"
-    echo "$wall" >>"$out/$name.wall"
+    start=$(date +%s%N)
+    /usr/bin/time -f "%U %S" -o "$out/time" \
+      "${replay[@]}" "$corpus" --output /dev/null --quiet "${extra[@]}" "${session[@]}" >/dev/null
+    end=$(date +%s%N)
+    read -r user system <"$out/time"
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f\n", (e - s) / 1e9 }' >>"$out/$name.wall"
     echo "$user $system" | awk '{print $1 + $2}' >>"$out/$name.cpu"
   done
   echo "round $round: none $(tail -1 "$out/none.wall") s, idle $(tail -1 "$out/idle.wall") s, one $(tail -1 "$out/one.wall") s" >&2

@@ -123,15 +123,9 @@ internal sealed unsafe class SpscQueue<T>
     public void WriteStreaming(int slot, in T item)
     {
         ref var target = ref this[slot];
-        if (Avx.IsSupported && !RuntimeHelpers.IsReferenceOrContainsReferences<T>() && Unsafe.SizeOf<T>() % CacheLine == 0)
+        if (!RuntimeHelpers.IsReferenceOrContainsReferences<T>() && Unsafe.SizeOf<T>() % CacheLine == 0)
         {
-            var source = (byte*)Unsafe.AsPointer(ref Unsafe.AsRef(in item));
-            var destination = (byte*)Unsafe.AsPointer(ref target);
-            for (var offset = 0; offset < Unsafe.SizeOf<T>(); offset += 32)
-            {
-                Avx.StoreAlignedNonTemporal(destination + offset, Avx.LoadVector256(source + offset));
-            }
-
+            StreamingStores.Copy((byte*)Unsafe.AsPointer(ref target), (byte*)Unsafe.AsPointer(ref Unsafe.AsRef(in item)), Unsafe.SizeOf<T>());
             return;
         }
 
@@ -140,10 +134,10 @@ internal sealed unsafe class SpscQueue<T>
 
     private void PublishWritten()
     {
-        if (Sse.IsSupported && !RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        if (!RuntimeHelpers.IsReferenceOrContainsReferences<T>())
         {
             // Streaming stores are not ordered with other stores: they must land before the tail says so.
-            Sse.StoreFence();
+            StreamingStores.Fence();
         }
 
         Volatile.Write(ref _indexes.Tail, _indexes.Written);

@@ -87,7 +87,7 @@ internal sealed class PacketIngress
 
         _counters.TunnelSourcePackets[_tunnelSources.IndexOf(meta.Source, meta.Source.GetHashCode())]++;
         var status = _decoder.DecodeTunnelPayload(kind, meta.Source, meta.Destination, meta.SourceIpVersion, payload, out _scratch);
-        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0)
+        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0 && MayCapture())
         {
             CapturePayload(kind, meta, payload);
         }
@@ -114,7 +114,7 @@ internal sealed class PacketIngress
             }
         }
 
-        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0)
+        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0 && MayCapture())
         {
             CaptureFrame(meta, frame);
         }
@@ -221,6 +221,17 @@ internal sealed class PacketIngress
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// False when the one session running surely does not want the packet, tested inline so that most
+    /// packets pay no call; with several sessions every packet goes on to be matched in full.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool MayCapture()
+    {
+        var captures = _captures;
+        return captures.Length != 1 || captures[0].Filter.MayMatch(_scratch);
     }
 
     /// <summary>Packets staged in a worker's queue before they are published to it in one write.</summary>

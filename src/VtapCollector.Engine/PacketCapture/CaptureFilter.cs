@@ -33,7 +33,13 @@ internal sealed class CaptureFilter
     private readonly bool _hasLocal, _hasRemote, _hasHost, _hasTunnel, _hasLocalPort, _hasRemotePort, _hasPort, _hasVni;
     private bool _sided, _portTerm;
 
-    public int Protocol { get; init; } = AnyProtocol;
+    private readonly int _protocol = AnyProtocol;
+
+    public int Protocol
+    {
+        get => _protocol;
+        init => _protocol = value;
+    }
 
     public Cidr? Local
     {
@@ -84,12 +90,23 @@ internal sealed class CaptureFilter
     }
 
     /// <summary>Whether <paramref name="packet"/> passes every term; <paramref name="locals"/> null means the tunnel-source rule.</summary>
-    public bool Matches(in DecodedPacket packet, ILocalAddresses? locals)
+    public bool Matches(in DecodedPacket packet, ILocalAddresses? locals) => MayMatch(packet) && MatchesRest(packet, locals);
+
+    /// <summary>
+    /// The terms most filters use and most packets fail (protocol, VNI, host), small enough to be
+    /// tested inline in the receiving thread's loop: a packet that fails them costs a few compares and
+    /// no call; one that passes is tested in full by <see cref="Matches"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool MayMatch(in DecodedPacket packet) =>
+        (_protocol == AnyProtocol || packet.Protocol == _protocol)
+        && (!_hasVni || packet.Vni == _vni)
+        && (!_hasHost || _host.Contains(packet.Source) || _host.Contains(packet.Destination));
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool MatchesRest(in DecodedPacket packet, ILocalAddresses? locals)
     {
-        if ((Protocol != AnyProtocol && packet.Protocol != Protocol)
-            || (_hasVni && packet.Vni != _vni)
-            || (_hasTunnel && (packet.Tunnel == TunnelKind.None || !_tunnel.Contains(packet.TunnelSource)))
-            || (_hasHost && !_host.Contains(packet.Source) && !_host.Contains(packet.Destination)))
+        if (_hasTunnel && (packet.Tunnel == TunnelKind.None || !_tunnel.Contains(packet.TunnelSource)))
         {
             return false;
         }

@@ -30,6 +30,7 @@ internal sealed class CaptureSession
     public CaptureSession(CaptureSpec spec, string directory, DateTimeOffset started)
     {
         Spec = spec;
+        Filter = spec.Filter;
         Directory = directory;
         Started = started;
         Queue = new CaptureQueue(spec.QueueSlots, spec.SnapLength);
@@ -40,7 +41,7 @@ internal sealed class CaptureSession
     public string Name => Spec.Name;
 
     /// <summary>The session's filter (<see cref="CaptureSpec.Filter"/>), read per packet by the receiving threads.</summary>
-    public CaptureFilter Filter => Spec.Filter;
+    public CaptureFilter Filter { get; }
 
     /// <summary>The folder of this session's files.</summary>
     public string Directory { get; }

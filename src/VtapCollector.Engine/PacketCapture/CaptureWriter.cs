@@ -1,4 +1,3 @@
-using System.Text;
 using VtapCollector.Decoding;
 using VtapCollector.Export;
 
@@ -24,14 +23,7 @@ internal sealed class CaptureWriter : IDisposable
     private readonly CaptureSessions _sessions;
     private readonly Dictionary<CaptureSession, Writing> _open = [];
     private readonly Thread _thread;
-    private readonly byte[] _comment = new byte[128];
-
-    // The comment last formatted and what it says: a session's packets mostly share their VNI and
-    // tunnel source, and formatting the address was a third of the writer's time per packet.
-    private int _commentLength;
-    private uint _commentVni;
-    private IpAddress _commentSource;
-    private byte _commentIpVersion;
+    private readonly PacketComments _comments = new();
     private volatile bool _stopping;
     private long _lastCommit;
     private long _lastRetain;
@@ -192,7 +184,7 @@ internal sealed class CaptureWriter : IDisposable
         var staged = writing.Files.StagedPackets;
         try
         {
-            writing.Files.Write(frame, data, Comment(frame), now);
+            writing.Files.Write(frame, data, _comments.Of(frame), now);
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
@@ -296,31 +288,6 @@ internal sealed class CaptureWriter : IDisposable
     /// <summary>ENOSPC (28) and EDQUOT (122) on Linux; the Windows codes of a full disk for completeness.</summary>
     private static bool IsDiskFull(Exception error) =>
         (error.HResult & 0xFFFF) is 28 or 122 or 39 or 112;
-
-    /// <summary>The packet's comment: its VNI and tunnel source (pcapng opt_comment), written without allocating.</summary>
-    private ReadOnlySpan<byte> Comment(in CapturedFrame frame)
-    {
-        if (frame.Tunnel == TunnelKind.None)
-        {
-            return default;
-        }
-
-        if (_commentLength == 0 || frame.Vni != _commentVni || frame.TunnelIpVersion != _commentIpVersion || frame.TunnelSource != _commentSource)
-        {
-            var span = _comment.AsSpan();
-            var length = Encoding.ASCII.GetBytes("vni=", span);
-            frame.Vni.TryFormat(span[length..], out var digits, default, System.Globalization.CultureInfo.InvariantCulture);
-            length += digits;
-            length += Encoding.ASCII.GetBytes(" tunnel_source=", span[length..]);
-            length += IpText.Format(frame.TunnelSource, frame.TunnelIpVersion, span[length..]);
-            _commentLength = length;
-            _commentVni = frame.Vni;
-            _commentSource = frame.TunnelSource;
-            _commentIpVersion = frame.TunnelIpVersion;
-        }
-
-        return _comment.AsSpan(0, _commentLength);
-    }
 
     /// <summary>The writer's state for one session.</summary>
     private sealed class Writing(CaptureFileSet files)
