@@ -23,16 +23,8 @@ if [ ! -s "$corpus" ]; then
 fi
 
 command -v /usr/bin/time >/dev/null || { echo "Needs GNU time (apt-get install time)." >&2; exit 2; }
-# The collector as packaged (as bench/compare/run.sh does); REPLAY=dll times the framework-dependent build.
-if [ "${REPLAY:-published}" = dll ]; then
-  dotnet build src/VtapCollector -c Release -v quiet -nologo -clp:ErrorsOnly >&2
-  replay=(dotnet "$PWD/src/VtapCollector/bin/Release/net10.0/vtap-collector.dll" replay)
-else
-  echo "Publishing the collector as packaged (self-contained, ReadyToRun) to bench/compare/bin/publish" >&2
-  dotnet publish src/VtapCollector -c Release -r linux-x64 --self-contained \
-    -p:PublishSingleFile=true -p:PublishReadyToRun=true -o bench/compare/bin/publish -nologo -v quiet >&2
-  replay=("$PWD/bench/compare/bin/publish/vtap-collector" replay)
-fi
+# shellcheck source=bench/compare/collector.sh
+source bench/compare/collector.sh
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -33,18 +33,8 @@ fi
 bin=bench/compare/bin
 mkdir -p "$bin"
 gcc -O2 -Wall -Wextra -o "$bin/flowcount" bench/compare/flowcount.c -lpcap
-# The collector as it ships (packaging/build-deb.sh): one self-contained executable with
-# ReadyToRun code, which starts in about 35 ms where `dotnet vtap-collector.dll` takes about 120 ms
-# to start the runtime and compile. REPLAY=dll times the framework-dependent build instead.
-if [ "${REPLAY:-published}" = dll ]; then
-  dotnet build src/VtapCollector -c Release -v quiet -nologo -clp:ErrorsOnly >&2
-  replay=(dotnet "$PWD/src/VtapCollector/bin/Release/net10.0/vtap-collector.dll" replay)
-else
-  echo "Publishing the collector as packaged (self-contained, ReadyToRun) to $bin/publish" >&2
-  dotnet publish src/VtapCollector -c Release -r linux-x64 --self-contained \
-    -p:PublishSingleFile=true -p:PublishReadyToRun=true -o "$bin/publish" -nologo -v quiet >&2
-  replay=("$PWD/$bin/publish/vtap-collector" replay)
-fi
+# shellcheck source=bench/compare/collector.sh
+source bench/compare/collector.sh
 
 if [ ! -s "$corpus" ]; then
   echo "Writing the corpus: $packets packets over $flows flows to $corpus" >&2
