@@ -125,6 +125,10 @@ internal sealed unsafe class CaptureQueue
 
         frame = header.Frame;
         data = new ReadOnlySpan<byte>(Slot(index), frame.Length);
+
+        // The next packet's lines come from the receiving thread's core: start fetching them while
+        // this one is written.
+        PrefetchNext(index);
         return true;
     }
 
@@ -137,9 +141,11 @@ internal sealed unsafe class CaptureQueue
     }
 
     /// <summary>
-    /// Starts bringing the next slot's header and first bytes into this core's cache: kept packets are
-    /// sparse (one in a hundred for a typical filter), so the lines arrive long before they are
-    /// written, instead of each write waiting for a line the writer thread's core read last.
+    /// Starts bringing the next slot's header and first bytes into this core's cache. A receiving
+    /// thread calls it after it fills a slot: kept packets are sparse (one in a hundred for a typical
+    /// filter), so the lines arrive long before they are written, instead of each write waiting for
+    /// a line the writer thread's core read last. The writer calls it after it takes a packet, so
+    /// the next one's lines travel while this one is written out.
     /// </summary>
     private void PrefetchNext(int index)
     {
