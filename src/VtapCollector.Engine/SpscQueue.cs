@@ -90,15 +90,15 @@ internal sealed unsafe class SpscQueue<T>
     }
 
     /// <summary>
-    /// Asks for the slot <paramref name="distance"/> after <paramref name="slot"/> to be brought into the
-    /// cache before the producer writes it: a large ring's slots have left every cache by the time the
-    /// producer comes round again, and a write that misses stalls the producer's next stores.
+    /// Consumer: asks for the slot <paramref name="distance"/> after <paramref name="slot"/> to be brought
+    /// into this core's cache before it is read. The producer's core wrote it (with streaming stores, to
+    /// memory), so without the hint every slot read would wait for memory in turn.
     /// </summary>
-    public unsafe void PrefetchSlot(int slot, int distance)
+    public void PrefetchSlot(int slot, int distance)
     {
         if (Sse.IsSupported)
         {
-            // A hint only: a prefetch never faults, so the array moving under it does no harm.
+            // A hint only: a prefetch never faults, so an array (items with references) moving under it does no harm.
             var address = (byte*)Unsafe.AsPointer(ref this[(int)((slot + distance) & _mask)]);
             for (var line = 0; line < Unsafe.SizeOf<T>(); line += CacheLine)
             {
@@ -118,9 +118,10 @@ internal sealed unsafe class SpscQueue<T>
     /// Producer only: writes <paramref name="item"/> into a claimed slot with streaming stores, which
     /// take no ownership of the slot's lines: the consumer's core read them last, and taking them
     /// back one by one stalled the producer's next stores. The consumer reads them from memory.
-    /// Falls back to a plain copy where the item is not whole, aligned cache lines.
+    /// <paramref name="item"/> must not move while it is read: a local, or pinned memory. Falls back to
+    /// a plain copy where the item is not whole, aligned cache lines.
     /// </summary>
-    public void WriteStreaming(int slot, in T item)
+    public void WriteStreaming(int slot, ref readonly T item)
     {
         ref var target = ref this[slot];
         if (!RuntimeHelpers.IsReferenceOrContainsReferences<T>() && Unsafe.SizeOf<T>() % CacheLine == 0)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.Intrinsics.X86;
 
 namespace VtapCollector.Engine;
@@ -12,46 +13,24 @@ namespace VtapCollector.Engine;
 internal static unsafe class StreamingStores
 {
     private const int Chunk = 32;
-    private const int PageSize = 4096;
-
-    /// <summary>True where the copy streams; elsewhere it is a plain copy and needs no fence.</summary>
-    public static bool Supported => Avx.IsSupported;
 
     /// <summary>
-    /// Copies <paramref name="length"/> bytes to <paramref name="destination"/>, which is 32-byte aligned
-    /// and has room for <paramref name="length"/> rounded up to 32. The last partial chunk reads past the
-    /// source's end only within the source's last page (a read there cannot fault); otherwise it is
-    /// copied with plain stores.
+    /// Copies <paramref name="length"/> bytes, a multiple of 32, to <paramref name="destination"/>, which
+    /// is 32-byte aligned; from <paramref name="source"/>, which the GC must not move meanwhile (a stack
+    /// copy, or pinned memory). Where the processor has no AVX it is a plain copy, which needs no fence.
     /// </summary>
     public static void Copy(byte* destination, byte* source, int length)
     {
+        Debug.Assert(length % Chunk == 0 && (nuint)destination % Chunk == 0, "whole, aligned 32-byte chunks");
         if (!Avx.IsSupported)
         {
             new ReadOnlySpan<byte>(source, length).CopyTo(new Span<byte>(destination, length));
             return;
         }
 
-        var whole = length & ~(Chunk - 1);
-        for (var offset = 0; offset < whole; offset += Chunk)
+        for (var offset = 0; offset < length; offset += Chunk)
         {
             Avx.StoreAlignedNonTemporal(destination + offset, Avx.LoadVector256(source + offset));
-        }
-
-        var rest = length - whole;
-        if (rest == 0)
-        {
-            return;
-        }
-
-        var last = (nuint)(source + length - 1);
-        var chunkEnd = (nuint)(source + whole + Chunk - 1);
-        if (last / PageSize == chunkEnd / PageSize)
-        {
-            Avx.StoreAlignedNonTemporal(destination + whole, Avx.LoadVector256(source + whole));
-        }
-        else
-        {
-            new ReadOnlySpan<byte>(source + whole, rest).CopyTo(new Span<byte>(destination + whole, rest));
         }
     }
 

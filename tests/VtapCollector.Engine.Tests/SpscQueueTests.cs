@@ -116,7 +116,7 @@ public class SpscQueueTests
                 item.Packet.IpBytes = (uint)i * 3;
                 item.Packet.Signature = (ulong)i * 0x9E3779B97F4A7C15UL;
                 item.TimestampNanos = i * 7L;
-                queue.WriteStreaming(slot, item);
+                queue.WriteStreaming(slot, in item);
                 queue.Stage();
                 if (queue.Staged >= 32)
                 {

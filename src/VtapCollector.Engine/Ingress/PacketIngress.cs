@@ -42,7 +42,10 @@ internal sealed class PacketIngress
     private readonly CaptureSessions? _captureSessions;
     private CaptureSession[] _captures = [];
     private DecodedPacket _scratch;
-    private QueuedPacket _staging;
+
+    // The packet being handed to a worker, in pinned memory: the streaming copy into the queue reads
+    // it through a pointer, which a heap object the GC may move could not give.
+    private readonly QueuedPacket[] _staging = GC.AllocateArray<QueuedPacket>(1, pinned: true);
     private long _now;
     private long _nextTick;
 
@@ -87,7 +90,7 @@ internal sealed class PacketIngress
 
         _counters.TunnelSourcePackets[_tunnelSources.IndexOf(meta.Source, meta.Source.GetHashCode())]++;
         var status = _decoder.DecodeTunnelPayload(kind, meta.Source, meta.Destination, meta.SourceIpVersion, payload, out _scratch);
-        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0 && MayCapture())
+        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0)
         {
             CapturePayload(kind, meta, payload);
         }
@@ -114,7 +117,7 @@ internal sealed class PacketIngress
             }
         }
 
-        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0 && MayCapture())
+        if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0)
         {
             CaptureFrame(meta, frame);
         }
@@ -211,9 +214,10 @@ internal sealed class PacketIngress
             Wait(ref waits);
         }
 
-        _staging.Packet = packet;
-        _staging.TimestampNanos = timestampNanos;
-        queue.WriteStreaming(slot, _staging);
+        ref var staged = ref _staging[0];
+        staged.Packet = packet;
+        staged.TimestampNanos = timestampNanos;
+        queue.WriteStreaming(slot, in staged);
         queue.Stage();
         if (queue.Staged >= PublishBatch)
         {
@@ -221,17 +225,6 @@ internal sealed class PacketIngress
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// False when the one session running surely does not want the packet, tested inline so that most
-    /// packets pay no call; with several sessions every packet goes on to be matched in full.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private bool MayCapture()
-    {
-        var captures = _captures;
-        return captures.Length != 1 || captures[0].Filter.MayMatch(_scratch);
     }
 
     /// <summary>Packets staged in a worker's queue before they are published to it in one write.</summary>
@@ -262,6 +255,12 @@ internal sealed class PacketIngress
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CapturePayload(TunnelKind kind, in ReceivedDatagram meta, ReadOnlySpan<byte> payload)
     {
+        // With one session (the usual case), its cheap terms first: most packets end here.
+        if (_captures is [var only] && !only.Filter.MayMatch(_scratch))
+        {
+            return;
+        }
+
         var locals = _captureSessions!.LocalAddresses;
         ref readonly var packet = ref _scratch;
         InnerFrame inner = default;
@@ -307,6 +306,12 @@ internal sealed class PacketIngress
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CaptureFrame(in CapturedPacket meta, ReadOnlySpan<byte> data)
     {
+        // With one session (the usual case), its cheap terms first: most packets end here.
+        if (_captures is [var only] && !only.Filter.MayMatch(_scratch))
+        {
+            return;
+        }
+
         var locals = _captureSessions!.LocalAddresses;
         ref readonly var packet = ref _scratch;
         InnerFrame inner = default;
