@@ -93,9 +93,8 @@ internal sealed class CaptureFilter
     public bool Matches(in DecodedPacket packet, ILocalAddresses? locals) => MayMatch(packet) && MatchesRest(packet, locals);
 
     /// <summary>
-    /// The terms most filters use and most packets fail (protocol, VNI, host), small enough to be
-    /// tested inline in the receiving thread's loop: a packet that fails them costs a few compares and
-    /// no call; one that passes is tested in full by <see cref="Matches"/>.
+    /// The terms most filters use and most packets fail (protocol, VNI, host): a few compares the
+    /// receiving thread makes first, before the rest of a session's match.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public bool MayMatch(in DecodedPacket packet) =>
