@@ -246,17 +246,34 @@ internal sealed class PacketIngress
     }
 
     /// <summary>
-    /// Takes the capture sessions in force, once per batch (a source thread calls it before each receive
-    /// call, and <see cref="Flush"/> after): the per-packet check is then one length test of a field.
+    /// Marks the capture sessions to be read again, once per batch (a source thread calls it before each
+    /// receive call, and <see cref="Flush"/> after). They are read at the batch's first packet, after the
+    /// receive call's wait, not before it: a session started while a receiver waited gets the packets
+    /// that ended the wait. The per-packet check stays one length test of a field.
     /// </summary>
-    public void BeginBatch() => _captures = _captureSessions?.Active ?? [];
+    public void BeginBatch() => _captures = _captureSessions is null ? [] : Unread;
+
+    /// <summary>Stands for "not read yet this batch": one entry, so the batch's first packet reaches <see cref="CurrentCaptures"/>.</summary>
+    private static readonly CaptureSession[] Unread = [null!];
+
+    /// <summary>The sessions for this batch: read from the holder at the batch's first packet, then kept.</summary>
+    private CaptureSession[] CurrentCaptures()
+    {
+        if (ReferenceEquals(_captures, Unread))
+        {
+            _captures = _captureSessions!.Active;
+        }
+
+        return _captures;
+    }
 
     /// <summary>Offers a socket's tunnel payload to the sessions whose filter the decoded packet passes.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CapturePayload(TunnelKind kind, in ReceivedDatagram meta, ReadOnlySpan<byte> payload)
     {
         // With one session (the usual case), its cheap terms first: most packets end here.
-        if (_captures is [var only] && !only.Filter.MayMatch(_scratch))
+        var captures = CurrentCaptures();
+        if (captures.Length == 0 || (captures is [var only] && !only.Filter.MayMatch(_scratch)))
         {
             return;
         }
@@ -266,7 +283,7 @@ internal sealed class PacketIngress
         InnerFrame inner = default;
         var located = 0;
         Span<byte> prefix = stackalloc byte[OuterHeader.MaxLength];
-        foreach (var session in _captures)
+        foreach (var session in captures)
         {
             if (!session.Filter.Matches(packet, locals))
             {
@@ -307,7 +324,8 @@ internal sealed class PacketIngress
     private void CaptureFrame(in CapturedPacket meta, ReadOnlySpan<byte> data)
     {
         // With one session (the usual case), its cheap terms first: most packets end here.
-        if (_captures is [var only] && !only.Filter.MayMatch(_scratch))
+        var captures = CurrentCaptures();
+        if (captures.Length == 0 || (captures is [var only] && !only.Filter.MayMatch(_scratch)))
         {
             return;
         }
@@ -316,7 +334,7 @@ internal sealed class PacketIngress
         ref readonly var packet = ref _scratch;
         InnerFrame inner = default;
         var located = 0;
-        foreach (var session in _captures)
+        foreach (var session in captures)
         {
             if (!session.Filter.Matches(packet, locals))
             {

@@ -62,6 +62,32 @@ public class CaptureSessionTests
         Assert.Equal(1_000, frame.TimestampNanos);
     }
 
+    /// <summary>
+    /// A receiver marks a batch before its receive call waits; a session started during that wait (from
+    /// the API or a reload) must get the packets that end it, not only those of the next batch.
+    /// </summary>
+    [Fact]
+    public void OnTunnelPayload_SessionStartedWhileTheReceiverWaited_KeepsTheBatchThatEndedTheWait()
+    {
+        using var folder = new TempFolder();
+        var sessions = Sessions(folder.Path);
+        var ingress = Ingress(sessions);
+
+        ingress.BeginBatch();
+        var session = sessions.TryStart(new CaptureSpec { Name = "late", Filter = CaptureFilterParser.TryParse("proto=udp", out _)! }, out _, out _)!;
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload());
+        ingress.Flush();
+
+        Assert.True(session.Queue.TryPeek(out _, out _));
+        session.Queue.Release();
+
+        // Stopped during the next wait: the batch after it offers it nothing.
+        ingress.BeginBatch();
+        sessions.Stop(session.Name, "the test stopped it");
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload());
+        Assert.False(session.Queue.TryPeek(out _, out _));
+    }
+
     [Fact]
     public void OnTunnelPayload_OuterSession_KeepsAnIpUdpPacketTheDecoderReadsBackAsTheSameTunnel()
     {
