@@ -1,7 +1,7 @@
 namespace VtapCollector.Decoding;
 
 /// <summary>What the decoder treats as a tunnel, and how deep it digs.</summary>
-public sealed class DecoderOptions
+public sealed record DecoderOptions
 {
     /// <summary>IANA port of VXLAN (RFC 7348 section 5).</summary>
     public const ushort VxlanIanaPort = 4789;

@@ -150,7 +150,7 @@ internal sealed class FlowEngine : IDisposable
         }
 
         var ingress = new PacketIngress(
-            new PacketDecoder(Dedup is null ? _setup.Decoder : WithSignatures(_setup.Decoder)),
+            new PacketDecoder(Dedup is null ? _setup.Decoder : _setup.Decoder with { ComputeSignatures = true }),
             AllowList,
             row,
             _setup.Pipeline.DispatchOverflow,
@@ -223,17 +223,6 @@ internal sealed class FlowEngine : IDisposable
 
         return finished;
     }
-
-    /// <summary>The decoder's options with packet signatures on, for deduplication.</summary>
-    private static DecoderOptions WithSignatures(DecoderOptions options) => new()
-    {
-        VxlanPorts = options.VxlanPorts,
-        GenevePorts = options.GenevePorts,
-        MaxTunnelDepth = options.MaxTunnelDepth,
-        MaxVlanTags = options.MaxVlanTags,
-        MaxIpv6ExtensionHeaders = options.MaxIpv6ExtensionHeaders,
-        ComputeSignatures = true,
-    };
 
     /// <summary>The first engine thread that died of an exception, if any (a bug: the host stops).</summary>
     public Exception? Failure => _workers.Select(w => w.Failure).Append(_exporter?.Failure).FirstOrDefault(f => f is not null);

@@ -121,6 +121,32 @@ public class FlowEngineTests
         engine.Dispose();
     }
 
+    /// <summary>
+    /// Deduplication turns packet signatures on in the decoder's options; every other option the user
+    /// chose must survive that, here GRE decapsulation turned off (ERSPAN then counts as unsupported).
+    /// </summary>
+    [Fact]
+    public async Task Replay_DedupWithGreOff_KeepsGreOff()
+    {
+        var root = System.Reflection.CustomAttributeExtensions.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>(typeof(FlowEngineTests).Assembly).Single(a => a.Key == "RepositoryRoot").Value!;
+        var capture = File.ReadAllBytes(Path.Combine(root, "tests", "data", "tcpdump", "erspan-type-i-1.pcap"));
+        using var engine = new FlowEngine(new EngineSetup(
+            new PipelineOptions { Workers = 1, DispatchOverflow = OverflowPolicy.Block, RecordOverflow = OverflowPolicy.Block },
+            Flows,
+            new DecoderOptions { Gre = false },
+            AllowList.Open,
+            [new RecordingSink()],
+            EngineClock.Packet,
+            Dedup: new DedupOptions { Enabled = true }));
+        var ingress = engine.AddIngress("file");
+        engine.Start();
+        Assert.Equal(CaptureError.None, await CaptureFileSource.ReadAsync(new CaptureReader(new MemoryStream(capture)), ingress));
+        Assert.True(engine.Finish(EndReason.EndOfInput, Environment.TickCount64 + 60_000));
+
+        Assert.True(ingress.Counters.Rejected[(int)DecodeStatus.GreUnsupported] > 0);
+        Assert.Equal(0, ingress.Counters.Rejected[(int)DecodeStatus.ErspanTruncated]);
+    }
+
     [Fact]
     public void Replay_CopiesSkewedWithinTheWindow_AreAllRemoved()
     {
