@@ -126,6 +126,24 @@ public sealed class PacketDecoder
     }
 
     /// <summary>
+    /// The IP header just read is a tunnel's outer header (UDP to a tunnel port, or GRE carrying a
+    /// mirror): keeps its endpoints as the tunnel's, or refuses when the tunnels nest too deep.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool TryEnterTunnel(ref DecodedPacket packet)
+    {
+        if (packet.TunnelDepth >= _maxTunnelDepth)
+        {
+            return false;
+        }
+
+        packet.TunnelSource = packet.Source;
+        packet.TunnelDestination = packet.Destination;
+        packet.TunnelIpVersion = packet.IpVersion;
+        return true;
+    }
+
+    /// <summary>
     /// Decodes from an IP header inwards. <paramref name="carried"/> holds flags an outer layer
     /// learned about the inner packet (ERSPAN's truncation bit), added to every IP layer below it.
     /// </summary>
@@ -214,14 +232,11 @@ public sealed class PacketDecoder
                     return DecodeStatus.Ok;
                 }
 
-                if (packet.TunnelDepth >= _maxTunnelDepth)
+                if (!TryEnterTunnel(ref packet))
                 {
                     return DecodeStatus.TooManyLayers;
                 }
 
-                packet.TunnelSource = packet.Source;
-                packet.TunnelDestination = packet.Destination;
-                packet.TunnelIpVersion = packet.IpVersion;
                 var greTunnel = DecodeGreTunnel(upper, ref packet, ref carried, out etherType, out data);
                 if (greTunnel != DecodeStatus.Ok)
                 {
@@ -238,15 +253,11 @@ public sealed class PacketDecoder
                 return DecodeStatus.Ok;
             }
 
-            if (packet.TunnelDepth >= _maxTunnelDepth)
+            if (!TryEnterTunnel(ref packet))
             {
                 return DecodeStatus.TooManyLayers;
             }
 
-            // This IP/UDP header is a tunnel's outer header: keep its endpoints, then decode inside.
-            packet.TunnelSource = packet.Source;
-            packet.TunnelDestination = packet.Destination;
-            packet.TunnelIpVersion = packet.IpVersion;
             var tunnel = DecodeTunnelHeader(portKind, upper[TransportHeader.UdpLength..], ref packet, out etherType, out data);
             if (tunnel != DecodeStatus.Ok)
             {

@@ -181,20 +181,22 @@ internal sealed class NetworkMap
 
         foreach (ref readonly var length in _otherLengths.AsSpan())
         {
-            var hi = address.Hi & length.MaskHi;
-            var lo = address.Lo & length.MaskLo;
-            if (length.HasVni && Find(hi, lo, length.Length, vni) is { } scoped)
+            if (FindAt(length, address, vni) is { } network)
             {
-                return scoped;
-            }
-
-            if (length.HasAny && Find(hi, lo, length.Length, AnyVni) is { } any)
-            {
-                return any;
+                return network;
             }
         }
 
         return null;
+    }
+
+    /// <summary>The network of <paramref name="address"/> at one prefix length: the VNI's own entry first, then one for any VNI.</summary>
+    private FlowNetwork? FindAt(in PrefixLength length, IpAddress address, uint vni)
+    {
+        var hi = address.Hi & length.MaskHi;
+        var lo = address.Lo & length.MaskLo;
+        return (length.HasVni ? Find(hi, lo, length.Length, vni) : null)
+            ?? (length.HasAny ? Find(hi, lo, length.Length, AnyVni) : null);
     }
 
     private FlowNetwork? LookupIPv4(IpAddress address, uint vni)
@@ -211,21 +213,9 @@ internal sealed class NetworkMap
         {
             foreach (ref readonly var length in ipv4.LongLengths.AsSpan())
             {
-                if (length.Length > deepest)
+                if (length.Length <= deepest && FindAt(length, address, vni) is { } network)
                 {
-                    continue;
-                }
-
-                var hi = address.Hi & length.MaskHi;
-                var lo = address.Lo & length.MaskLo;
-                if (length.HasVni && Find(hi, lo, length.Length, vni) is { } scoped)
-                {
-                    return scoped;
-                }
-
-                if (length.HasAny && Find(hi, lo, length.Length, AnyVni) is { } any)
-                {
-                    return any;
+                    return network;
                 }
             }
         }
