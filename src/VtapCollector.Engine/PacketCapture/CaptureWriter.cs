@@ -24,6 +24,7 @@ internal sealed class CaptureWriter : IDisposable
     private readonly Dictionary<CaptureSession, Writing> _open = [];
     private readonly Thread _thread;
     private readonly PacketComments _comments = new();
+    private readonly ManualResetEventSlim _stopped = new();
     private volatile bool _stopping;
     private long _lastCommit;
     private long _lastRetain;
@@ -47,10 +48,16 @@ internal sealed class CaptureWriter : IDisposable
     /// <summary>Writes what is queued, closes every file, and ends the thread.</summary>
     public void Dispose()
     {
-        _stopping = true;
-        if (_thread.IsAlive)
+        if (_stopping)
         {
-            _thread.Join(TimeSpan.FromSeconds(30));
+            return;
+        }
+
+        _stopping = true;
+        _stopped.Set();
+        if (!_thread.IsAlive || _thread.Join(TimeSpan.FromSeconds(30)))
+        {
+            _stopped.Dispose();
         }
     }
 
@@ -81,7 +88,9 @@ internal sealed class CaptureWriter : IDisposable
             {
                 if (!DrainOnce())
                 {
-                    Thread.Sleep(IdleMilliseconds);
+                    // Woken at once by a stop: a replay's end waits on this thread, and a nap it
+                    // finished first cost every replay with a session up to its length.
+                    _stopped.Wait(IdleMilliseconds);
                 }
             }
 
