@@ -195,6 +195,40 @@ public partial class FlowRecordJsonEncoderTests
     }
 
     [Fact]
+    public void Encode_RandomIpv4AddressesAndIds_MatchIpAddressAndHexFormatting()
+    {
+        // Addresses and flow ids are written from digit tables, a word per octet: every octet
+        // length (1 to 3 digits) at every position, next to the fields that overwrite the scratch.
+        var random = new Random(29);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var addresses = new uint[4];
+            for (var a = 0; a < addresses.Length; a++)
+            {
+                addresses[a] = (uint)random.NextInt64(0, 1L << 32);
+            }
+
+            var record = Records.Tcp() with
+            {
+                Source = IpAddress.FromIPv4(addresses[0]),
+                Destination = IpAddress.FromIPv4(addresses[1]),
+                TunnelSource = IpAddress.FromIPv4(addresses[2]),
+                TunnelDestination = IpAddress.FromIPv4(addresses[3]),
+                FlowId = (ulong)random.NextInt64() ^ ((ulong)random.Next() << 63),
+                Vni = (uint)random.Next(1 << 24),
+            };
+            var root = Records.Parse(record);
+            Assert.Equal(Dotted(addresses[0]), root.GetProperty("src_ip").GetString());
+            Assert.Equal(Dotted(addresses[1]), root.GetProperty("dst_ip").GetString());
+            Assert.Equal(Dotted(addresses[2]), root.GetProperty("tunnel_src").GetString());
+            Assert.Equal(Dotted(addresses[3]), root.GetProperty("tunnel_dst").GetString());
+            Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"{record.Vni}-{record.FlowId:x16}"), root.GetProperty("flow_id").GetString());
+        }
+
+        static string Dotted(uint address) => new System.Net.IPAddress([(byte)(address >> 24), (byte)(address >> 16), (byte)(address >> 8), (byte)address]).ToString();
+    }
+
+    [Fact]
     public void Encode_MaximumValues_AreExactAndFitMaxRecordLength()
     {
         var line = Records.Encode(Records.Largest());

@@ -117,6 +117,28 @@ public class IpTextTests
         Assert.All(buffer.Skip(written), b => Assert.Equal((byte)'#', b));
     }
 
+    [Theory]
+    [InlineData("1.2.3.4")]
+    [InlineData("255.255.255.255")]
+    [InlineData("10.0.100.9")]
+    public void Format_Ipv4_WritesOnlyTheBytesItReports(string text)
+    {
+        var buffer = new byte[64];
+        buffer.AsSpan().Fill((byte)'#');
+        var written = IpText.Format(IpAddress.Parse(text), 4, buffer);
+
+        Assert.Equal(text, Encoding.ASCII.GetString(buffer, 0, written));
+        Assert.All(buffer.Skip(written), b => Assert.Equal((byte)'#', b));
+    }
+
+    [Fact]
+    public void Format_Ipv4IntoASpanOfExactlyItsLength_Fits()
+    {
+        var exact = new byte["255.255.255.255".Length];
+        Assert.Equal(exact.Length, IpText.Format(IpAddress.Parse("255.255.255.255"), 4, exact));
+        Assert.Equal("255.255.255.255", Encoding.ASCII.GetString(exact));
+    }
+
     [Fact]
     public void Format_AllocatesNothing()
     {

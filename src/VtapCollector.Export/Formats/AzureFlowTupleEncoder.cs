@@ -45,9 +45,9 @@ public sealed class AzureFlowTupleEncoder(ushort communityIdSeed = 0) : IRecordE
         json.Append("\",\"flowLogVersion\":4,\"flowTuple\":\""u8);
         RecordText.AppendSigned(ref json, RecordText.UnixMillis(record.LastSeenNanos));
         json.Append((byte)',');
-        json.Advance(IpText.Format(record.Source, record.IpVersion, json.Free));
+        IpText.Append(ref json, record.Source, record.IpVersion);
         json.Append((byte)',');
-        json.Advance(IpText.Format(record.Destination, record.IpVersion, json.Free));
+        IpText.Append(ref json, record.Destination, record.IpVersion);
         json.Append((byte)',');
         json.AppendNumber(record.SourcePort);
         json.Append((byte)',');

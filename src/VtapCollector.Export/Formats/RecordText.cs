@@ -56,7 +56,7 @@ internal static class RecordText
     public static void AppendQuotedAddress(ref Utf8Buffer json, IpAddress address, int ipVersion)
     {
         json.Append((byte)'"');
-        json.Advance(IpText.Format(address, ipVersion, json.Free));
+        IpText.Append(ref json, address, ipVersion);
         json.Append((byte)'"');
     }
 
