@@ -36,7 +36,10 @@ internal sealed unsafe class SpscQueue<T>
         _mask = capacity - 1;
         if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
         {
+            // The collector marks through an array with references, reading pages the producer
+            // has not written yet: see MemoryPages.
             _items = new T[capacity];
+            Flows.MemoryPages.TouchEach(_items);
         }
         else
         {
