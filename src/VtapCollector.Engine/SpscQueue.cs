@@ -39,6 +39,7 @@ internal sealed unsafe class SpscQueue<T>
             // The collector marks through an array with references, reading pages the producer
             // has not written yet: see MemoryPages.
             _items = new T[capacity];
+            Flows.MemoryPages.AdviseHuge(_items);
             Flows.MemoryPages.TouchEach(_items);
         }
         else
@@ -46,6 +47,7 @@ internal sealed unsafe class SpscQueue<T>
             // Pinned for the queue's life, so the aligned address stays valid; zeroed like an array.
             _items = [];
             _storage = GC.AllocateArray<byte>(checked((capacity * Unsafe.SizeOf<T>()) + CacheLine), pinned: true);
+            Flows.MemoryPages.AdviseHuge(_storage);
             var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
             _aligned = (byte*)((start + CacheLine - 1) & ~(nint)(CacheLine - 1));
         }

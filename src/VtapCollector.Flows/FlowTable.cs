@@ -58,8 +58,11 @@ public sealed class FlowTable
         _slots = new ulong[slotCount];
         _slotMask = slotCount - 1;
 
-        // Looked up before it is written: see MemoryPages (the 200 000-flow replay's worker spent
-        // its first 40 ms in the second faults while the reading thread waited for room).
+        // Looked up at random: huge pages where the kernel gives them; and looked up before it is
+        // written: see MemoryPages (the 200 000-flow replay's worker spent its first 40 ms in the
+        // second faults while the reading thread waited for room).
+        MemoryPages.AdviseHuge(_entries);
+        MemoryPages.AdviseHuge(_slots);
         MemoryPages.TouchEach(_slots);
         _fragments = new FragmentSlot[options.FragmentCacheSize];
         _writer = writer;

@@ -51,6 +51,10 @@ internal sealed unsafe class CaptureQueue
         _slotBytes = slotBytes;
         _stride = (slotBytes + CacheLine - 1) & ~(CacheLine - 1);
         _memory = GC.AllocateUninitializedArray<byte>(checked((capacity * (CacheLine + _stride)) + CacheLine), pinned: true);
+
+        // Kept packets land a slot (more than a page) apart: 2 MiB pages keep their TLB misses off
+        // the receiving thread.
+        Flows.MemoryPages.AdviseHuge(_memory);
         var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_memory));
         _headers = (byte*)((start + CacheLine - 1) & ~(nint)(CacheLine - 1));
         _slots = _headers + ((long)capacity * CacheLine);
