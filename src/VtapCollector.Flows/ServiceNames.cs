@@ -53,8 +53,31 @@ public static class ServiceNames
             return default;
         }
 
-        var index = Array.BinarySearch(Table.Keys, Key(protocol, port));
-        return index >= 0 ? Table.Names[index] : default;
+        // By hand rather than Array.BinarySearch: the generic search over uint is compiled on its
+        // first call, which came at a replay's end-of-input flush, on its critical path.
+        var keys = Table.Keys;
+        var key = Key(protocol, port);
+        int low = 0, high = keys.Length - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) >> 1);
+            var probe = keys[middle];
+            if (probe == key)
+            {
+                return Table.Names[middle];
+            }
+
+            if (probe < key)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return default;
     }
 
     /// <summary>The service name of the record's responder port (<see cref="FlowRecord.DestinationPort"/>), or empty.</summary>
