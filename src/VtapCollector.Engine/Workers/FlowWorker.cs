@@ -193,8 +193,8 @@ internal sealed class FlowWorker : IFlowRecordWriter
                 // the yields took the core from the mapping thread and the export lanes, while a
                 // millisecond's nap leaves the reading thread room to queue about 10 000 packets (of
                 // 65 536) for one larger, better-prefetched drain: 5-million-packet replay, 7 alternating
-                // rounds, 0.662 s yielding 64 times before the nap, 0.648 s napping at once (one
-                // worker); 0.727 s and 0.681 s with two.
+                // rounds, 0.662 s yielding 64 times before the nap, 0.648 s yielding once (one worker);
+                // 0.727 s and 0.681 s with two.
                 Thread.Sleep(1);
             }
 
