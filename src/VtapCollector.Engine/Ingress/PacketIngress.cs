@@ -41,6 +41,8 @@ internal sealed class PacketIngress
     private readonly VniGroups? _vniGroups;
     private readonly CaptureSessions? _captureSessions;
     private CaptureSession[] _captures = [];
+    private CaptureFilter? _onlyFilter;
+    private bool _capturesUnread;
     private DecodedPacket _scratch;
 
     // The packet being handed to a worker, in pinned memory: the streaming copy into the queue reads
@@ -251,20 +253,32 @@ internal sealed class PacketIngress
     /// receive call's wait, not before it: a session started while a receiver waited gets the packets
     /// that ended the wait. The per-packet check stays one length test of a field.
     /// </summary>
-    public void BeginBatch() => _captures = _captureSessions is null ? [] : Unread;
+    public void BeginBatch()
+    {
+        _captures = _captureSessions is null ? [] : Unread;
+        _capturesUnread = _captureSessions is not null;
+    }
 
-    /// <summary>Stands for "not read yet this batch": one entry, so the batch's first packet reaches <see cref="CurrentCaptures"/>.</summary>
+    /// <summary>Stands for "not read yet this batch": one entry, so the batch's first packet reaches <see cref="MayCapture"/>.</summary>
     private static readonly CaptureSession[] Unread = [null!];
 
-    /// <summary>The sessions for this batch: read from the holder at the batch's first packet, then kept.</summary>
-    private CaptureSession[] CurrentCaptures()
+    /// <summary>
+    /// Whether the packet just decoded may be kept, for both capture paths: the sessions for this batch
+    /// are read at its first packet, then kept, with the one session's filter (the usual case) in a
+    /// field of its own, so the test every packet makes is a flag, a field and the filter's cheap terms
+    /// (protocol, VNI, host).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool MayCapture()
     {
-        if (ReferenceEquals(_captures, Unread))
+        if (_capturesUnread)
         {
             _captures = _captureSessions!.Active;
+            _onlyFilter = _captures is [var only] ? only.Filter : null;
+            _capturesUnread = false;
         }
 
-        return _captures;
+        return _captures.Length != 0 && (_onlyFilter is not { } filter || filter.MayMatch(_scratch));
     }
 
     /// <summary>Offers a socket's tunnel payload to the sessions whose filter the decoded packet passes.</summary>
@@ -272,10 +286,9 @@ internal sealed class PacketIngress
     private void CapturePayload(TunnelKind kind, in ReceivedDatagram meta, ReadOnlySpan<byte> payload)
     {
         // With one session (the usual case), its cheap terms first: most packets end here.
-        var captures = CurrentCaptures();
-        if (captures.Length != 0 && (captures is not [var only] || only.Filter.MayMatch(_scratch)))
+        if (MayCapture())
         {
-            KeepPayload(captures, kind, meta, payload);
+            KeepPayload(_captures, kind, meta, payload);
         }
     }
 
@@ -333,10 +346,9 @@ internal sealed class PacketIngress
     private void CaptureFrame(in CapturedPacket meta, ReadOnlySpan<byte> data)
     {
         // As CapturePayload: the cheap test here, the keeping apart.
-        var captures = CurrentCaptures();
-        if (captures.Length != 0 && (captures is not [var only] || only.Filter.MayMatch(_scratch)))
+        if (MayCapture())
         {
-            KeepFrame(captures, meta, data);
+            KeepFrame(_captures, meta, data);
         }
     }
 
