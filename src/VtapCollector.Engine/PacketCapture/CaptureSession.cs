@@ -27,8 +27,11 @@ internal sealed class CaptureSession
     private int _state;
     private string? _reason;
 
-    public CaptureSession(CaptureSpec spec, string directory, DateTimeOffset started)
+    private readonly WriterDoorbell? _doorbell;
+
+    public CaptureSession(CaptureSpec spec, string directory, DateTimeOffset started, WriterDoorbell? doorbell = null)
     {
+        _doorbell = doorbell;
         Spec = spec;
         Filter = spec.Filter;
         Directory = directory;
@@ -72,6 +75,7 @@ internal sealed class CaptureSession
     {
         if (Queue.TryEnqueue(prefix, data, frame))
         {
+            _doorbell?.Ring();
             return;
         }
 
@@ -81,9 +85,11 @@ internal sealed class CaptureSession
             var deadline = Environment.TickCount64 + 60_000;
             while (Environment.TickCount64 < deadline)
             {
+                _doorbell?.Ring();
                 Thread.Sleep(1);
                 if (Queue.TryEnqueue(prefix, data, frame))
                 {
+                    _doorbell?.Ring();
                     return;
                 }
             }

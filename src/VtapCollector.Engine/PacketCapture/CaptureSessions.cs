@@ -51,6 +51,9 @@ internal sealed class CaptureSessions
     /// <summary>The sessions keeping packets now (read by the receiving threads).</summary>
     public CaptureSession[] Active => Volatile.Read(ref _active);
 
+    /// <summary>Rung by every session's receiving threads when the writer sleeps long.</summary>
+    public WriterDoorbell Doorbell { get; } = new();
+
     /// <summary>Which endpoint is the tapped side; null: the tunnel-source rule (see <see cref="ILocalAddresses"/>).</summary>
     public ILocalAddresses? LocalAddresses
     {
@@ -101,7 +104,7 @@ internal sealed class CaptureSessions
                 return null;
             }
 
-            var session = new CaptureSession(spec, Path.Combine(Directory, spec.Name), DateTimeOffset.UtcNow);
+            var session = new CaptureSession(spec, Path.Combine(Directory, spec.Name), DateTimeOffset.UtcNow, Doorbell);
             _all.Add(session);
             _writable.Add(session);
             Publish();

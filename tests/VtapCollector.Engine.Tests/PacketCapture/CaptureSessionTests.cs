@@ -162,6 +162,28 @@ public class CaptureSessionTests
     }
 
     [Fact]
+    public void Writer_AsleepWithNothingQueued_IsRungAwakeByTheNextPacketAndByTheStop()
+    {
+        using var folder = new TempFolder();
+        var sessions = Sessions(folder.Path);
+        var session = sessions.TryStart(new CaptureSpec { Name = "quiet" }, out _, out _)!;
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var writer = new CaptureWriter(sessions) { LongSleep = TimeSpan.FromSeconds(60) };
+        writer.Start();
+
+        // Nothing queued for longer than the writer lingers: it is in its minute-long sleep now.
+        Thread.Sleep(500);
+        session.Offer(default, Payload, CaptureFiles.Frame(0));
+        SpinWait.SpinUntil(() => session.Packets == 1, TimeSpan.FromSeconds(20));
+        Assert.Equal(1, session.Packets);
+
+        Thread.Sleep(500);
+        writer.Dispose();
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"the writer slept through the packet or the stop: {stopwatch.Elapsed}");
+        Assert.Null(writer.Failure);
+    }
+
+    [Fact]
     public void Writer_DiskFull_PausesTheSessionCountsItsPacketsAndResumesWhenThereIsRoom()
     {
         using var folder = new TempFolder();
