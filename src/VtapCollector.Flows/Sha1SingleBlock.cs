@@ -32,7 +32,7 @@ internal static class Sha1SingleBlock
         BinaryPrimitives.WriteUInt64BigEndian(block[56..], (ulong)message.Length * 8);
 
         // The message schedule (section 6.1.2 step 1) kept as a ring of its last 16 words, each new
-        // word computed in the round that uses it; the 80 rounds in four loops of 20, one per
+        // word computed in the round that uses it; the 80 rounds in four runs of 20, one per
         // function and constant (sections 4.1.1 and 4.2.1), five rounds a pass with the working
         // variables renamed instead of moved (step 3's e = d, d = c, ... become the next round's
         // arguments). Written so, a record's Community ID costs about half of what one loop over an
@@ -47,61 +47,10 @@ internal static class Sha1SingleBlock
         const uint H0 = 0x67452301, H1 = 0xEFCDAB89, H2 = 0x98BADCFE, H3 = 0x10325476, H4 = 0xC3D2E1F0;
         uint a = H0, b = H1, c = H2, d = H3, e = H4;
         ref var ring = ref MemoryMarshal.GetReference(w);
-        for (var t = 0; t < 20; t += 5)
-        {
-            e += BitOperations.RotateLeft(a, 5) + Choose(b, c, d) + 0x5A827999 + Word(ref ring, t);
-            b = BitOperations.RotateLeft(b, 30);
-            d += BitOperations.RotateLeft(e, 5) + Choose(a, b, c) + 0x5A827999 + Word(ref ring, t + 1);
-            a = BitOperations.RotateLeft(a, 30);
-            c += BitOperations.RotateLeft(d, 5) + Choose(e, a, b) + 0x5A827999 + Word(ref ring, t + 2);
-            e = BitOperations.RotateLeft(e, 30);
-            b += BitOperations.RotateLeft(c, 5) + Choose(d, e, a) + 0x5A827999 + Word(ref ring, t + 3);
-            d = BitOperations.RotateLeft(d, 30);
-            a += BitOperations.RotateLeft(b, 5) + Choose(c, d, e) + 0x5A827999 + Word(ref ring, t + 4);
-            c = BitOperations.RotateLeft(c, 30);
-        }
-
-        for (var t = 20; t < 40; t += 5)
-        {
-            e += BitOperations.RotateLeft(a, 5) + (b ^ c ^ d) + 0x6ED9EBA1 + Word(ref ring, t);
-            b = BitOperations.RotateLeft(b, 30);
-            d += BitOperations.RotateLeft(e, 5) + (a ^ b ^ c) + 0x6ED9EBA1 + Word(ref ring, t + 1);
-            a = BitOperations.RotateLeft(a, 30);
-            c += BitOperations.RotateLeft(d, 5) + (e ^ a ^ b) + 0x6ED9EBA1 + Word(ref ring, t + 2);
-            e = BitOperations.RotateLeft(e, 30);
-            b += BitOperations.RotateLeft(c, 5) + (d ^ e ^ a) + 0x6ED9EBA1 + Word(ref ring, t + 3);
-            d = BitOperations.RotateLeft(d, 30);
-            a += BitOperations.RotateLeft(b, 5) + (c ^ d ^ e) + 0x6ED9EBA1 + Word(ref ring, t + 4);
-            c = BitOperations.RotateLeft(c, 30);
-        }
-
-        for (var t = 40; t < 60; t += 5)
-        {
-            e += BitOperations.RotateLeft(a, 5) + Majority(b, c, d) + 0x8F1BBCDC + Word(ref ring, t);
-            b = BitOperations.RotateLeft(b, 30);
-            d += BitOperations.RotateLeft(e, 5) + Majority(a, b, c) + 0x8F1BBCDC + Word(ref ring, t + 1);
-            a = BitOperations.RotateLeft(a, 30);
-            c += BitOperations.RotateLeft(d, 5) + Majority(e, a, b) + 0x8F1BBCDC + Word(ref ring, t + 2);
-            e = BitOperations.RotateLeft(e, 30);
-            b += BitOperations.RotateLeft(c, 5) + Majority(d, e, a) + 0x8F1BBCDC + Word(ref ring, t + 3);
-            d = BitOperations.RotateLeft(d, 30);
-            a += BitOperations.RotateLeft(b, 5) + Majority(c, d, e) + 0x8F1BBCDC + Word(ref ring, t + 4);
-            c = BitOperations.RotateLeft(c, 30);
-        }
-
-        for (var t = 60; t < 80; t += 5)
-        {
-            e += BitOperations.RotateLeft(a, 5) + (b ^ c ^ d) + 0xCA62C1D6 + Word(ref ring, t);
-            b = BitOperations.RotateLeft(b, 30);
-            d += BitOperations.RotateLeft(e, 5) + (a ^ b ^ c) + 0xCA62C1D6 + Word(ref ring, t + 1);
-            a = BitOperations.RotateLeft(a, 30);
-            c += BitOperations.RotateLeft(d, 5) + (e ^ a ^ b) + 0xCA62C1D6 + Word(ref ring, t + 2);
-            e = BitOperations.RotateLeft(e, 30);
-            b += BitOperations.RotateLeft(c, 5) + (d ^ e ^ a) + 0xCA62C1D6 + Word(ref ring, t + 3);
-            d = BitOperations.RotateLeft(d, 30);
-            a += BitOperations.RotateLeft(b, 5) + (c ^ d ^ e) + 0xCA62C1D6 + Word(ref ring, t + 4);
-            c = BitOperations.RotateLeft(c, 30);
-        }
+        TwentyRounds<Choose>(ref a, ref b, ref c, ref d, ref e, ref ring, 0, 0x5A827999);
+        TwentyRounds<Parity>(ref a, ref b, ref c, ref d, ref e, ref ring, 20, 0x6ED9EBA1);
+        TwentyRounds<Majority>(ref a, ref b, ref c, ref d, ref e, ref ring, 40, 0x8F1BBCDC);
+        TwentyRounds<Parity>(ref a, ref b, ref c, ref d, ref e, ref ring, 60, 0xCA62C1D6);
 
         BinaryPrimitives.WriteUInt32BigEndian(hash, H0 + a);
         BinaryPrimitives.WriteUInt32BigEndian(hash[4..], H1 + b);
@@ -125,11 +74,50 @@ internal static class Sha1SingleBlock
         return word;
     }
 
-    /// <summary>Ch(x, y, z), section 4.1.1 (rounds 0-19).</summary>
+    /// <summary>
+    /// Rounds <paramref name="first"/> to <paramref name="first"/> + 19 (section 6.1.2 step 3), five a
+    /// pass, with the function of those rounds (a struct, so each use is compiled with it inline).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Choose(uint x, uint y, uint z) => (x & y) | (~x & z);
+    private static void TwentyRounds<TFunction>(ref uint a, ref uint b, ref uint c, ref uint d, ref uint e, ref uint ring, int first, uint k)
+        where TFunction : struct, IRoundFunction
+    {
+        for (var t = first; t < first + 20; t += 5)
+        {
+            e += BitOperations.RotateLeft(a, 5) + TFunction.Of(b, c, d) + k + Word(ref ring, t);
+            b = BitOperations.RotateLeft(b, 30);
+            d += BitOperations.RotateLeft(e, 5) + TFunction.Of(a, b, c) + k + Word(ref ring, t + 1);
+            a = BitOperations.RotateLeft(a, 30);
+            c += BitOperations.RotateLeft(d, 5) + TFunction.Of(e, a, b) + k + Word(ref ring, t + 2);
+            e = BitOperations.RotateLeft(e, 30);
+            b += BitOperations.RotateLeft(c, 5) + TFunction.Of(d, e, a) + k + Word(ref ring, t + 3);
+            d = BitOperations.RotateLeft(d, 30);
+            a += BitOperations.RotateLeft(b, 5) + TFunction.Of(c, d, e) + k + Word(ref ring, t + 4);
+            c = BitOperations.RotateLeft(c, 30);
+        }
+    }
 
-    /// <summary>Maj(x, y, z), section 4.1.1 (rounds 40-59).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Majority(uint x, uint y, uint z) => (x & y) | (x & z) | (y & z);
+    /// <summary>One of the functions of section 4.1.1.</summary>
+    private interface IRoundFunction
+    {
+        static abstract uint Of(uint x, uint y, uint z);
+    }
+
+    /// <summary>Ch(x, y, z): rounds 0-19.</summary>
+    private readonly struct Choose : IRoundFunction
+    {
+        public static uint Of(uint x, uint y, uint z) => (x & y) | (~x & z);
+    }
+
+    /// <summary>Parity(x, y, z): rounds 20-39 and 60-79.</summary>
+    private readonly struct Parity : IRoundFunction
+    {
+        public static uint Of(uint x, uint y, uint z) => x ^ y ^ z;
+    }
+
+    /// <summary>Maj(x, y, z): rounds 40-59.</summary>
+    private readonly struct Majority : IRoundFunction
+    {
+        public static uint Of(uint x, uint y, uint z) => (x & y) | (x & z) | (y & z);
+    }
 }
