@@ -42,7 +42,6 @@ internal sealed class PacketIngress
     private readonly CaptureSessions? _captureSessions;
     private CaptureSession[] _captures = [];
     private CaptureFilter? _onlyFilter;
-    private bool _capturesUnread;
     private DecodedPacket _scratch;
 
     // The packet being handed to a worker, in pinned memory: the streaming copy into the queue reads
@@ -253,11 +252,7 @@ internal sealed class PacketIngress
     /// receive call's wait, not before it: a session started while a receiver waited gets the packets
     /// that ended the wait. The per-packet check stays one length test of a field.
     /// </summary>
-    public void BeginBatch()
-    {
-        _captures = _captureSessions is null ? [] : Unread;
-        _capturesUnread = _captureSessions is not null;
-    }
+    public void BeginBatch() => _captures = _captureSessions is null ? [] : Unread;
 
     /// <summary>Stands for "not read yet this batch": one entry, so the batch's first packet reaches <see cref="MayCapture"/>.</summary>
     private static readonly CaptureSession[] Unread = [null!];
@@ -265,17 +260,16 @@ internal sealed class PacketIngress
     /// <summary>
     /// Whether the packet just decoded may be kept, for both capture paths: the sessions for this batch
     /// are read at its first packet, then kept, with the one session's filter (the usual case) in a
-    /// field of its own, so the test every packet makes is a flag, a field and the filter's cheap terms
+    /// field of its own, so the test every packet makes is a reference test, a field and the filter's cheap terms
     /// (protocol, VNI, host).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool MayCapture()
     {
-        if (_capturesUnread)
+        if (ReferenceEquals(_captures, Unread))
         {
             _captures = _captureSessions!.Active;
             _onlyFilter = _captures is [var only] ? only.Filter : null;
-            _capturesUnread = false;
         }
 
         return _captures.Length != 0 && (_onlyFilter is not { } filter || filter.MayMatch(_scratch));
