@@ -234,6 +234,9 @@ internal sealed class CaptureSessions
     {
         Volatile.Write(ref _active, [.. _writable.Where(s => s.IsActive)]);
         Volatile.Write(ref _writableSnapshot, [.. _writable]);
+
+        // A session started or stopped: the writer opens or closes its files now, not after a long sleep.
+        Doorbell.WakeNow();
     }
 
     private static bool Same(CaptureSpec a, CaptureSpec b) =>
