@@ -116,6 +116,12 @@ internal readonly struct Cidr
     /// <summary>The prefix's lower 64 bits, host bits cleared.</summary>
     public ulong Lo => _lo;
 
+    /// <summary>The mask of the upper 64 bits (ones where the prefix is).</summary>
+    public ulong MaskHi => _maskHi;
+
+    /// <summary>The mask of the lower 64 bits.</summary>
+    public ulong MaskLo => _maskLo;
+
     /// <summary>The prefix length over 128 bits (an IPv4 /n is 96 + n).</summary>
     public int Length128 => System.Numerics.BitOperations.PopCount(_maskHi) + System.Numerics.BitOperations.PopCount(_maskLo);
 

@@ -34,12 +34,20 @@ internal sealed class CaptureFilter
     private bool _sided, _portTerm;
 
     private readonly int _protocol = AnyProtocol;
+    private CaptureGate _gate;
 
     public int Protocol
     {
         get => _protocol;
-        init => _protocol = value;
+        init
+        {
+            _protocol = value;
+            _gate = new CaptureGate(this);
+        }
     }
+
+    /// <summary>The filter's cheap terms (protocol, VNI, host), which the receiving threads test every packet against.</summary>
+    public CaptureGate Gate => _gate;
 
     public Cidr? Local
     {
@@ -90,17 +98,7 @@ internal sealed class CaptureFilter
     }
 
     /// <summary>Whether <paramref name="packet"/> passes every term; <paramref name="locals"/> null means the tunnel-source rule.</summary>
-    public bool Matches(in DecodedPacket packet, ILocalAddresses? locals) => MayMatch(packet) && MatchesRest(packet, locals);
-
-    /// <summary>
-    /// The terms most filters use and most packets fail (protocol, VNI, host): a few compares the
-    /// receiving thread makes first, before the rest of a session's match.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public bool MayMatch(in DecodedPacket packet) =>
-        (_protocol == AnyProtocol || packet.Protocol == _protocol)
-        && (!_hasVni || packet.Vni == _vni)
-        && (!_hasHost || _host.Contains(packet.Source) || _host.Contains(packet.Destination));
+    public bool Matches(in DecodedPacket packet, ILocalAddresses? locals) => _gate.Passes(packet) && MatchesRest(packet, locals);
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private bool MatchesRest(in DecodedPacket packet, ILocalAddresses? locals)
@@ -161,6 +159,7 @@ internal sealed class CaptureFilter
         field = value.GetValueOrDefault();
         _sided = _hasLocal || _hasRemote || _hasLocalPort || _hasRemotePort;
         _portTerm = _hasPort || _hasLocalPort || _hasRemotePort;
+        _gate = new CaptureGate(this);
     }
 
     /// <summary>The filter in the compact syntax <see cref="CaptureFilterParser"/> reads (empty: everything).</summary>
