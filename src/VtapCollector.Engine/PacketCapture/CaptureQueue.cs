@@ -24,6 +24,9 @@ internal struct CapturedFrame
 /// allocates nothing. A producer claims a slot with one compare-and-swap and publishes it with a
 /// sequence number per slot (the bounded multi-producer ring of D. Vyukov's design); a full queue
 /// refuses the packet and the session counts a drop: the receiving thread never waits for a disk.
+/// With one producer (a replay) the claim is a plain store: a locked instruction on the reading
+/// thread waits for the streaming stores of its hand-off to the workers to reach memory, which
+/// `perf` put at two thirds of a kept packet's cost on that thread.
 /// The receiving and writing threads run on different cores, so what each writes sits on its own
 /// cache lines: the claim and read indexes on separate lines, each slot's sequence and description
 /// on one line of its own, the bytes in slots that start a line; the next slot is prefetched.
@@ -41,11 +44,17 @@ internal sealed unsafe class CaptureQueue
     private readonly int _slotBytes;
     private readonly int _stride;
     private readonly int _mask;
+    private readonly bool _singleProducer;
     private QueueIndexes _indexes;
 
-    /// <summary>A queue of at least <paramref name="slots"/> slots (rounded up to a power of two) of <paramref name="slotBytes"/> bytes.</summary>
-    public CaptureQueue(int slots, int slotBytes)
+    /// <summary>
+    /// A queue of at least <paramref name="slots"/> slots (rounded up to a power of two) of
+    /// <paramref name="slotBytes"/> bytes; <paramref name="singleProducer"/> when only one thread ever
+    /// calls <see cref="TryEnqueue"/>.
+    /// </summary>
+    public CaptureQueue(int slots, int slotBytes, bool singleProducer = false)
     {
+        _singleProducer = singleProducer;
         var capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(2, slots));
         _mask = capacity - 1;
         _slotBytes = slotBytes;
@@ -83,6 +92,12 @@ internal sealed unsafe class CaptureQueue
             var difference = Volatile.Read(ref Header(index).Sequence) - position;
             if (difference == 0)
             {
+                if (_singleProducer)
+                {
+                    _indexes.Tail = position + 1;
+                    break;
+                }
+
                 var seen = Interlocked.CompareExchange(ref _indexes.Tail, position + 1, position);
                 if (seen == position)
                 {

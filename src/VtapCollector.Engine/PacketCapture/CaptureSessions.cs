@@ -45,6 +45,9 @@ internal sealed class CaptureSessions
     /// <summary>Sessions that may run at once.</summary>
     public int MaxSessions { get; }
 
+    /// <summary>True when one thread alone offers packets (a replay): the sessions' queues claim slots without a locked instruction.</summary>
+    public bool SingleProducer { get; init; }
+
     /// <summary>Finds the inner frame of a kept packet (stateless: shared by the receiving threads).</summary>
     public InnerFrameLocator Locator { get; }
 
@@ -104,7 +107,7 @@ internal sealed class CaptureSessions
                 return null;
             }
 
-            var session = new CaptureSession(spec, Path.Combine(Directory, spec.Name), DateTimeOffset.UtcNow, Doorbell);
+            var session = new CaptureSession(spec, Path.Combine(Directory, spec.Name), DateTimeOffset.UtcNow, Doorbell, SingleProducer);
             _all.Add(session);
             _writable.Add(session);
             Publish();

@@ -150,7 +150,8 @@ internal static class ReplayCommand
         }
 
         var path = Path.GetFullPath(options.CaptureOutput);
-        var sessions = new CaptureSessions(Path.GetDirectoryName(path) ?? ".", 1, options.ToDecoderOptions());
+        // The replay's reading thread is the sessions' only producer.
+        var sessions = new CaptureSessions(Path.GetDirectoryName(path) ?? ".", 1, options.ToDecoderOptions()) { SingleProducer = true };
         var spec = new CaptureSpec
         {
             Name = "replay",

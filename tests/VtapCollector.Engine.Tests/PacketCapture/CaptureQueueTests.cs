@@ -6,11 +6,13 @@ namespace VtapCollector.Engine.Tests.PacketCapture;
 /// <summary>The queue from the receiving threads to the capture writer: whole frames, in order, never more than it holds.</summary>
 public class CaptureQueueTests
 {
-    [Fact]
-    public void Frames_CutToTheSlot_ComeOutWholeAndInOrder_AndAFullQueueRefuses()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Frames_CutToTheSlot_ComeOutWholeAndInOrder_AndAFullQueueRefuses(bool singleProducer)
     {
         // A slot size that is not a whole number of cache lines, and frames longer than it.
-        var queue = new CaptureQueue(4, 100);
+        var queue = new CaptureQueue(4, 100, singleProducer);
         for (var i = 0; i < 4; i++)
         {
             var data = Enumerable.Range(0, 60 + (i * 30)).Select(b => (byte)(b + i)).ToArray();

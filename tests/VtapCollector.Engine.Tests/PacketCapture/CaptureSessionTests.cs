@@ -183,6 +183,31 @@ public class CaptureSessionTests
         Assert.Null(writer.Failure);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Ingress_KeptPacketWhileTheWriterSleepsLong_RingsItAtTheFlush(bool singleProducer)
+    {
+        using var folder = new TempFolder();
+        var sessions = new CaptureSessions(folder.Path, 4, new DecoderOptions()) { SingleProducer = singleProducer };
+        var session = sessions.TryStart(new CaptureSpec { Name = "rung" }, out _, out _)!;
+        var ingress = Ingress(sessions);
+        var writer = new CaptureWriter(sessions) { LongSleep = TimeSpan.FromSeconds(60) };
+        writer.Start();
+
+        // Nothing queued for longer than the writer lingers: it is in its minute-long sleep now.
+        Thread.Sleep(500);
+        ingress.OnTunnelPayload(TunnelKind.Vxlan, From("192.0.2.1"), VxlanPayload());
+        ingress.Flush();
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        SpinWait.SpinUntil(() => session.Packets == 1, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(1, session.Packets);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"the kept packet waited for the writer's sleep: {stopwatch.Elapsed}");
+        writer.Dispose();
+        Assert.Null(writer.Failure);
+    }
+
     [Fact]
     public void Writer_DiskFull_PausesTheSessionCountsItsPacketsAndResumesWhenThereIsRoom()
     {
