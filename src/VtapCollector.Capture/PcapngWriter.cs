@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using VtapCollector.Decoding;
@@ -9,9 +10,10 @@ namespace VtapCollector.Capture;
 /// Description Block per link type the first time a packet of that type comes (section 4.2 allows an
 /// IDB anywhere before its first use), and an Enhanced Packet Block per packet with nanosecond
 /// timestamps (if_tsresol 9) and an optional comment (opt_comment, section 3.5), which Wireshark,
-/// tshark and tcpdump all display. Writes go to the caller's stream; nothing is allocated per packet.
+/// tshark and tcpdump all display. Each block is framed in place in the caller's buffer (one copy of
+/// the packet, no stream call per field); nothing is allocated per packet.
 /// </summary>
-public sealed class PcapngWriter : IDisposable
+public sealed class PcapngWriter
 {
     private const uint SectionHeaderType = 0x0A0D0D0A;
     private const uint InterfaceDescriptionType = 0x00000001;
@@ -22,24 +24,22 @@ public sealed class PcapngWriter : IDisposable
     private const ushort IfTsResol = 9;
     private const int MaxComment = 256;
 
-    private readonly Stream _stream;
+    private readonly IBufferWriter<byte> _output;
     private readonly int _snapLength;
-    private readonly byte[] _header = new byte[28 + 4 + MaxComment + 8];
-    private readonly byte[] _trailer = new byte[8];
     private readonly LinkType[] _interfaces = new LinkType[8];
     private int _interfaceCount;
 
     /// <summary>Starts a section: writes the Section Header Block (with <paramref name="application"/> as shb_userappl when given).</summary>
-    public PcapngWriter(Stream stream, int snapLength = CaptureReader.MaxPacketLength, string? application = null)
+    public PcapngWriter(IBufferWriter<byte> output, int snapLength = CaptureReader.MaxPacketLength, string? application = null)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        _stream = stream;
+        ArgumentNullException.ThrowIfNull(output);
+        _output = output;
         _snapLength = snapLength;
         var appBytes = application is null ? [] : Encoding.UTF8.GetBytes(application);
         var optionsLength = appBytes.Length == 0 ? 0 : 4 + Pad4(appBytes.Length) + 4;
         var total = 28 + optionsLength;
-        var block = new byte[total];
-        var s = block.AsSpan();
+        var s = output.GetSpan(total)[..total];
+        s.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(s, SectionHeaderType);
         BinaryPrimitives.WriteUInt32LittleEndian(s[4..], (uint)total);
         BinaryPrimitives.WriteUInt32LittleEndian(s[8..], ByteOrderMagic);
@@ -55,7 +55,7 @@ public sealed class PcapngWriter : IDisposable
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(s[(total - 4)..], (uint)total);
-        _stream.Write(block);
+        output.Advance(total);
         BytesWritten = total;
     }
 
@@ -78,42 +78,39 @@ public sealed class PcapngWriter : IDisposable
         var dataPadded = Pad4(data.Length);
         var optionsLength = comment.IsEmpty ? 0 : 4 + Pad4(comment.Length) + 4;
         var total = 28 + dataPadded + optionsLength + 4;
-        var h = _header.AsSpan(0, 28);
+        var block = _output.GetSpan(total)[..total];
         var ticks = (ulong)timestampNanos;
-        BinaryPrimitives.WriteUInt32LittleEndian(h, EnhancedPacketType);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)total);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[8..], (uint)interfaceId);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[12..], (uint)(ticks >> 32));
-        BinaryPrimitives.WriteUInt32LittleEndian(h[16..], (uint)ticks);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[20..], (uint)data.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[24..], (uint)originalLength);
-        _stream.Write(h);
-        _stream.Write(data);
-        _trailer.AsSpan().Clear();
-        _stream.Write(_trailer.AsSpan(0, dataPadded - data.Length));
+        BinaryPrimitives.WriteUInt32LittleEndian(block, EnhancedPacketType);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[4..], (uint)total);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[8..], (uint)interfaceId);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[12..], (uint)(ticks >> 32));
+        BinaryPrimitives.WriteUInt32LittleEndian(block[16..], (uint)ticks);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[20..], (uint)data.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[24..], (uint)originalLength);
 
-        var tail = _header.AsSpan(28);
-        var length = 0;
+        // The padding's word zeroed first (a reused buffer holds old bytes), then the packet over it.
+        if (dataPadded != data.Length)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(block[(24 + dataPadded)..], 0);
+        }
+
+        data.CopyTo(block[28..]);
+        var tail = block[(28 + dataPadded)..];
         if (!comment.IsEmpty)
         {
             var padded = Pad4(comment.Length);
             BinaryPrimitives.WriteUInt16LittleEndian(tail, OptComment);
             BinaryPrimitives.WriteUInt16LittleEndian(tail[2..], (ushort)comment.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(tail[padded..], 0);
             comment.CopyTo(tail[4..]);
-            tail.Slice(4 + comment.Length, padded - comment.Length).Clear();
             BinaryPrimitives.WriteUInt32LittleEndian(tail[(4 + padded)..], OptEndOfOptions);
-            length = 4 + padded + 4;
+            tail = tail[(4 + padded + 4)..];
         }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(tail[length..], (uint)total);
-        _stream.Write(tail[..(length + 4)]);
+        BinaryPrimitives.WriteUInt32LittleEndian(tail, (uint)total);
+        _output.Advance(total);
         BytesWritten += total;
     }
-
-    /// <summary>Pushes what the stream buffers to its file.</summary>
-    public void Flush() => _stream.Flush();
-
-    public void Dispose() => _stream.Flush();
 
     /// <summary>The interface of a link type, writing its IDB the first time (snap length, if_tsresol 9: nanoseconds).</summary>
     private int InterfaceOf(LinkType linkType)
@@ -131,7 +128,7 @@ public sealed class PcapngWriter : IDisposable
             throw new InvalidOperationException("A capture file holds at most eight link types.");
         }
 
-        Span<byte> block = stackalloc byte[32];
+        var block = _output.GetSpan(32)[..32];
         BinaryPrimitives.WriteUInt32LittleEndian(block, InterfaceDescriptionType);
         BinaryPrimitives.WriteUInt32LittleEndian(block[4..], 32);
         BinaryPrimitives.WriteUInt16LittleEndian(block[8..], (ushort)linkType);
@@ -143,7 +140,7 @@ public sealed class PcapngWriter : IDisposable
         block[21] = 0; block[22] = 0; block[23] = 0;                       // padding
         BinaryPrimitives.WriteUInt32LittleEndian(block[24..], OptEndOfOptions);
         BinaryPrimitives.WriteUInt32LittleEndian(block[28..], 32);
-        _stream.Write(block);
+        _output.Advance(32);
         BytesWritten += 32;
         _interfaces[_interfaceCount] = linkType;
         return _interfaceCount++;

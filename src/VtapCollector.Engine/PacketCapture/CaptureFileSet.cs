@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using VtapCollector.Capture;
 using VtapCollector.Decoding;
@@ -21,7 +22,7 @@ internal sealed class CaptureFileSet : IDisposable
 
     private readonly CaptureSpec _spec;
     private readonly string _directory;
-    private readonly MemoryStream _stage = new(StageBytes + 300_000);
+    private readonly ArrayBufferWriter<byte> _stage = new(StageBytes + 300_000);
     private FileStream? _file;
     private PcapngWriter? _writer;
     private string? _currentName;
@@ -63,7 +64,7 @@ internal sealed class CaptureFileSet : IDisposable
 
         _writer!.Write(frame.LinkType, frame.TimestampNanos, data, frame.OriginalLength, comment);
         _stagedPackets++;
-        if (_stage.Length >= StageBytes)
+        if (_stage.WrittenCount >= StageBytes)
         {
             Commit();
         }
@@ -72,16 +73,16 @@ internal sealed class CaptureFileSet : IDisposable
     /// <summary>Writes what is staged to the file (the writer calls it about once a second, so files are never far behind).</summary>
     public void Commit()
     {
-        if (_file is null || _stage.Length == 0)
+        if (_file is null || _stage.WrittenCount == 0)
         {
             return;
         }
 
         try
         {
-            _file.Write(_stage.GetBuffer(), 0, (int)_stage.Length);
+            _file.Write(_stage.WrittenSpan);
             _file.Flush();
-            _committed += _stage.Length;
+            _committed += _stage.WrittenCount;
         }
         catch (IOException)
         {
@@ -91,7 +92,7 @@ internal sealed class CaptureFileSet : IDisposable
         }
         finally
         {
-            _stage.SetLength(0);
+            _stage.ResetWrittenCount();
             _stagedPackets = 0;
         }
     }
@@ -109,14 +110,14 @@ internal sealed class CaptureFileSet : IDisposable
             _file = null;
             _writer = null;
             _currentName = null;
-            _stage.SetLength(0);
+            _stage.ResetWrittenCount();
         }
     }
 
     /// <summary>Drops what is staged and closes the file without writing more (after a failed write).</summary>
     public void Abandon()
     {
-        _stage.SetLength(0);
+        _stage.ResetWrittenCount();
         _stagedPackets = 0;
         try
         {
@@ -211,7 +212,7 @@ internal sealed class CaptureFileSet : IDisposable
 
     private bool Due(long nowTicks) =>
         _spec.SingleFile is null
-        && (_committed + _stage.Length >= _spec.FileBytes
+        && (_committed + _stage.WrittenCount >= _spec.FileBytes
         || (_spec.FileAge > TimeSpan.Zero && nowTicks - _opened >= (long)_spec.FileAge.TotalMilliseconds));
 
     private void Rotate(long nowTicks)
