@@ -138,15 +138,19 @@ internal readonly struct Cidr
         text = text.Trim();
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         var addressText = slash < 0 ? text : text[..slash];
-        if (!IPAddress.TryParse(addressText, out var address))
+
+        // IPv4 as a dotted quad only: IPAddress also accepts legacy forms ("10.0.0" is 10.0.0.0, "10"
+        // is 0.0.0.10), and in an allow-list such a typo would silently admit the wrong network. The
+        // dotted-quad reader also spares a replay with an IPv4 filter the compilation of IPAddress's
+        // generic parser at start (three methods the ahead-of-time code lacks).
+        IPAddress? address;
+        var isV4 = !addressText.Contains(':', StringComparison.Ordinal);
+        if (isV4 ? !Capture.Udp.EndPointText.TryParseDottedQuad(addressText, out address) : !IPAddress.TryParse(addressText, out address))
         {
             return false;
         }
 
-        // IPAddress also accepts legacy IPv4 forms ("10.0.0" is 10.0.0.0, "10" is 0.0.0.10): in an
-        // allow-list such a typo would silently admit the wrong network, so only dotted quads pass.
-        var isV4 = address.AddressFamily == AddressFamily.InterNetwork;
-        if ((isV4 && !Capture.Udp.EndPointText.TryParseDottedQuad(addressText, out _)) || (!isV4 && address.ScopeId != 0))
+        if (!isV4 && (address!.AddressFamily != AddressFamily.InterNetworkV6 || address.ScopeId != 0))
         {
             return false;
         }
@@ -159,7 +163,7 @@ internal readonly struct Cidr
         }
 
         Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out var length);
+        address!.TryWriteBytes(bytes, out var length);
         var value = isV4 ? IpAddress.ReadIPv4(bytes[..length]) : IpAddress.ReadIPv6(bytes);
         cidr = new Cidr(value, isV4 ? 96 + prefix : prefix, slash < 0 ? $"{text}/{maxPrefix}" : text);
         return true;

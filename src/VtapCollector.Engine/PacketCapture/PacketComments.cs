@@ -20,7 +20,7 @@ internal sealed class PacketComments
     /// <summary>Slots of the direct-mapped cache in front of the dictionary (a power of two).</summary>
     private const int RecentSlots = 256;
 
-    private readonly Dictionary<(uint Vni, IpAddress Source, byte IpVersion), byte[]> _kept = [];
+    private readonly Dictionary<(uint Vni, IpAddress Source, byte IpVersion), byte[]> _kept = new(PairComparer.Instance);
     private readonly Recent[] _recent = new Recent[RecentSlots];
     private readonly byte[] _scratch = new byte[128];
 
@@ -66,6 +66,22 @@ internal sealed class PacketComments
         length += Encoding.ASCII.GetBytes(" tunnel_source=", destination[length..]);
         length += IpText.Format(frame.TunnelSource, frame.TunnelIpVersion, destination[length..]);
         return length;
+    }
+
+    /// <summary>
+    /// The pair's fields compared directly: the tuple's default comparer goes through a generic
+    /// comparer per field, four of which the ahead-of-time code lacks and the first kept packet
+    /// compiled.
+    /// </summary>
+    private sealed class PairComparer : IEqualityComparer<(uint Vni, IpAddress Source, byte IpVersion)>
+    {
+        public static readonly PairComparer Instance = new();
+
+        public bool Equals((uint Vni, IpAddress Source, byte IpVersion) x, (uint Vni, IpAddress Source, byte IpVersion) y) =>
+            x.Vni == y.Vni && x.IpVersion == y.IpVersion && x.Source.Hi == y.Source.Hi && x.Source.Lo == y.Source.Lo;
+
+        public int GetHashCode((uint Vni, IpAddress Source, byte IpVersion) pair) =>
+            (int)((pair.Vni * 0x9E3779B1u) ^ (uint)pair.Source.Lo ^ (uint)(pair.Source.Lo >> 32) ^ (uint)pair.Source.Hi ^ ((uint)pair.IpVersion << 24));
     }
 
     private struct Recent
