@@ -20,7 +20,10 @@ public static class ServiceNames
 
     private static (uint[] Keys, byte[][] Names) Load()
     {
-        var entries = new SortedDictionary<uint, byte[]>();
+        // Kept sorted by insertion into two lists: a SortedDictionary<uint, byte[]> made every start
+        // compile ten of its generic methods, which the ahead-of-time code lacks.
+        var keys = new List<uint>(400);
+        var names = new List<byte[]>(400);
         using var stream = typeof(ServiceNames).Assembly.GetManifestResourceStream("service-names.txt")
             ?? throw new InvalidOperationException("The service name table is missing from this build.");
         using var reader = new StreamReader(stream, Encoding.ASCII);
@@ -33,10 +36,43 @@ public static class ServiceNames
 
             var parts = line.Split(' ');
             var protocol = parts[1] switch { "tcp" => IpProtocol.Tcp, "udp" => IpProtocol.Udp, _ => Sctp };
-            entries.TryAdd(Key(protocol, ushort.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture)), Encoding.ASCII.GetBytes(parts[2]));
+            var key = Key(protocol, ushort.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture));
+            var at = IndexOf(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(keys), key);
+            if (at < 0)
+            {
+                // The first name listed for a port is its name, as before.
+                keys.Insert(~at, key);
+                names.Insert(~at, Encoding.ASCII.GetBytes(parts[2]));
+            }
         }
 
-        return ([.. entries.Keys], [.. entries.Values]);
+        return (keys.ToArray(), names.ToArray());
+    }
+
+    /// <summary>Where <paramref name="key"/> is in the sorted <paramref name="keys"/>, or the complement of where it would go.</summary>
+    private static int IndexOf(ReadOnlySpan<uint> keys, uint key)
+    {
+        int low = 0, high = keys.Length - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) >> 1);
+            var probe = keys[middle];
+            if (probe == key)
+            {
+                return middle;
+            }
+
+            if (probe < key)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return ~low;
     }
 
     /// <summary>Entries in the table.</summary>
@@ -55,29 +91,8 @@ public static class ServiceNames
 
         // By hand rather than Array.BinarySearch: the generic search over uint is compiled on its
         // first call, which came at a replay's end-of-input flush, on its critical path.
-        var keys = Table.Keys;
-        var key = Key(protocol, port);
-        int low = 0, high = keys.Length - 1;
-        while (low <= high)
-        {
-            var middle = low + ((high - low) >> 1);
-            var probe = keys[middle];
-            if (probe == key)
-            {
-                return Table.Names[middle];
-            }
-
-            if (probe < key)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle - 1;
-            }
-        }
-
-        return default;
+        var at = IndexOf(Table.Keys, Key(protocol, port));
+        return at >= 0 ? Table.Names[at] : default;
     }
 
     /// <summary>The service name of the record's responder port (<see cref="FlowRecord.DestinationPort"/>), or empty.</summary>
