@@ -90,7 +90,7 @@ internal sealed class PacketIngress
             return;
         }
 
-        _counters.TunnelSourcePackets[_tunnelSources.IndexOf(meta.Source, meta.Source.GetHashCode())]++;
+        _counters.TunnelSourcePackets[_tunnelSources.IndexOf(meta.Source, LabelHash.Of(meta.Source))]++;
         var status = _decoder.DecodeTunnelPayload(kind, meta.Source, meta.Destination, meta.SourceIpVersion, payload, out _scratch);
         if (Accept(status, allowList, meta.TimestampNanos) && _captures.Length != 0 && _captureGate.Passes(_scratch))
         {
@@ -115,7 +115,7 @@ internal sealed class PacketIngress
                     return;
                 }
 
-                _counters.TunnelSourcePackets[_tunnelSources.IndexOf(source, source.GetHashCode())]++;
+                _counters.TunnelSourcePackets[_tunnelSources.IndexOf(source, LabelHash.Of(source))]++;
             }
         }
 
@@ -191,7 +191,7 @@ internal sealed class PacketIngress
             _counters.TruncatedCopies++;
         }
 
-        var vniIndex = _vnis.IndexOf(packet.Vni, (int)Mix(packet.Vni));
+        var vniIndex = _vnis.IndexOf(packet.Vni, LabelHash.Of(packet.Vni));
         _counters.VniPackets[vniIndex]++;
         _counters.VniBytes[vniIndex] += packet.IpBytes;
         if (_vniGroups is not null)

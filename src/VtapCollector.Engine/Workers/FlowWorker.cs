@@ -312,7 +312,7 @@ internal sealed class FlowWorker : IFlowRecordWriter
         {
             ref var packet = ref _batch[i];
             var source = packet.TunnelSource;
-            var hash = source.GetHashCode();
+            var hash = LabelHash.Of(source);
             if (dedup.IsDuplicate(DuplicateFilter.Key(packet.Signature, packet.Vni), (uint)hash, _times[i]))
             {
                 packet.Flags |= PacketFlags.DuplicateCopy;
