@@ -61,16 +61,20 @@ internal sealed class AllowList
         return new AllowList(parsed, sorted);
     }
 
-    /// <summary>True when <paramref name="source"/> (an outer, mirror-side address) is in an allowed CIDR.</summary>
-    public bool AllowsSource(IpAddress source)
-    {
-        var cidrs = _cidrs;
-        if (cidrs.Length == 0)
-        {
-            return true;
-        }
+    /// <summary>
+    /// True when <paramref name="source"/> (an outer, mirror-side address) is in an allowed CIDR. Inlined
+    /// where it is asked per packet: with no list it is one length test, not a call.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool AllowsSource(IpAddress source) => _cidrs.Length == 0 || IsListed(source);
 
-        foreach (ref readonly var cidr in cidrs.AsSpan())
+    /// <summary>True when <paramref name="vni"/> is allowed.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool AllowsVni(uint vni) => _vnis.Length == 0 || Array.BinarySearch(_vnis, vni) >= 0;
+
+    private bool IsListed(IpAddress source)
+    {
+        foreach (ref readonly var cidr in _cidrs.AsSpan())
         {
             if (cidr.Contains(source))
             {
@@ -81,8 +85,6 @@ internal sealed class AllowList
         return false;
     }
 
-    /// <summary>True when <paramref name="vni"/> is allowed.</summary>
-    public bool AllowsVni(uint vni) => _vnis.Length == 0 || Array.BinarySearch(_vnis, vni) >= 0;
 
     /// <summary>The configuration as one log-friendly line.</summary>
     public string Describe() =>

@@ -35,8 +35,20 @@ internal sealed class LabelIndex<TKey>
     /// <summary>The key of index <paramref name="index"/> (below <see cref="Count"/>).</summary>
     public TKey KeyAt(int index) => _keys[index];
 
-    /// <summary>The counter index of <paramref name="key"/> (given one now if there is room), or <see cref="Limit"/> for the overflow.</summary>
+    /// <summary>
+    /// The counter index of <paramref name="key"/> (given one now if there is room), or <see cref="Limit"/>
+    /// for the overflow. The first probe is inlined where it is asked per packet; the table is at most
+    /// half full, so it is nearly always the answer.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int IndexOf(TKey key, int hash)
+    {
+        ref var slot = ref _slots[hash & _mask];
+        var index = Volatile.Read(ref slot.IndexPlusOne);
+        return index != 0 && slot.Hash == hash && _keys[index - 1].Equals(key) ? index - 1 : Probe(key, hash);
+    }
+
+    private int Probe(TKey key, int hash)
     {
         var position = hash & _mask;
         while (true)
