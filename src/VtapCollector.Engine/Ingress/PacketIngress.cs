@@ -155,7 +155,7 @@ internal sealed class PacketIngress
             while (!queue.TryClaim(out slot))
             {
                 // A tick is never dropped: the replay waits for the worker.
-                Wait(ref waits);
+                FullQueueWait.Once(ref waits);
             }
 
             ref var item = ref queue[slot];
@@ -213,7 +213,7 @@ internal sealed class PacketIngress
             }
 
             // Block: the worker frees room soon; meanwhile the kernel buffers.
-            Wait(ref waits);
+            FullQueueWait.Once(ref waits);
         }
 
         ref var staged = ref _staging[0];
@@ -416,26 +416,6 @@ internal sealed class PacketIngress
         TunnelSource = packet.TunnelSource,
         TunnelIpVersion = packet.TunnelIpVersion,
     };
-
-    /// <summary>
-    /// Waits for room in a full queue: yields a few times, then naps a millisecond at a time. Spinning
-    /// on a full queue took CPU from the worker that had to empty it: a 5-million-packet replay with one
-    /// worker used 3 CPU s and 1.9 s when the reading thread only yielded, 1 CPU s and 1.1 s with naps.
-    /// Never inlined: Thread.Yield's native call, inlined into <see cref="Accept"/>, made every call of
-    /// it set up a native-call frame in its prologue, on every packet.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Wait(ref int waits)
-    {
-        if (++waits < 16)
-        {
-            Thread.Yield();
-        }
-        else
-        {
-            Thread.Sleep(1);
-        }
-    }
 
     /// <summary>
     /// The worker for a packet: the sum of the two endpoint hashes does not change when source and

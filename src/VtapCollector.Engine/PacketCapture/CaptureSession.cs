@@ -97,18 +97,11 @@ internal sealed class CaptureSession
             // times a replay of the IMIX corpus with a session keeping 1.2 %). A writer that died is
             // given a minute, then the packet is counted lost.
             var deadline = Environment.TickCount64 + 60_000;
-            for (var waits = 0; Environment.TickCount64 < deadline; waits++)
+            var waits = 0;
+            while (Environment.TickCount64 < deadline)
             {
                 _doorbell?.WakeNow();
-                if (waits < 16)
-                {
-                    Thread.Yield();
-                }
-                else
-                {
-                    Thread.Sleep(1);
-                }
-
+                FullQueueWait.Once(ref waits);
                 if (Queue.TryEnqueue(prefix, data, frame))
                 {
                     return;
