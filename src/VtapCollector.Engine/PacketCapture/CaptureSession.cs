@@ -17,7 +17,7 @@ internal enum CaptureState
 
 /// <summary>
 /// One capture session: its settings, its queue to the writer, and its counters. The receiving
-/// threads call <see cref="Offer"/>; the writer thread owns the files and the written counters.
+/// threads call <see cref="Enqueue"/>; the writer thread owns the files and the written counters.
 /// </summary>
 internal sealed class CaptureSession
 {
@@ -70,17 +70,11 @@ internal sealed class CaptureSession
     /// <summary>Packet bytes written (as kept, after the snap length).</summary>
     public long Bytes => Volatile.Read(ref _bytes);
 
-    /// <summary>A receiving thread keeps a packet, or counts a drop when the writer is behind; then rings the writer's doorbell.</summary>
-    public void Offer(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, in CapturedFrame frame)
-    {
-        Enqueue(prefix, data, frame);
-        _doorbell?.Ring();
-    }
-
     /// <summary>
-    /// <see cref="Offer"/> without the doorbell: the ingress rings once after its next publish to the
-    /// workers instead (<see cref="WriterDoorbell.Ring"/> is a full fence, and a fence on the reading
-    /// thread waits for the streaming stores of that hand-off).
+    /// A receiving thread keeps a packet, or counts a drop when the writer is behind. It does not ring
+    /// the writer's doorbell: the ingress rings once after its next publish to the workers
+    /// (<see cref="WriterDoorbell.Ring"/> is a full fence, and a fence on the reading thread waits for
+    /// the streaming stores of that hand-off).
     /// </summary>
     public void Enqueue(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, in CapturedFrame frame)
     {

@@ -122,14 +122,14 @@ public class CaptureSessionTests
     }
 
     [Fact]
-    public void Offer_QueueFull_CountsEveryDroppedPacketForItsSession()
+    public void Enqueue_QueueFull_CountsEveryDroppedPacketForItsSession()
     {
         using var folder = new TempFolder();
         var session = Sessions(folder.Path).TryStart(new CaptureSpec { Name = "small", SnapLength = 256, QueueBytes = 4096 }, out _, out _)!;
 
         for (var i = 0; i < 40; i++)
         {
-            session.Offer(default, Payload, CaptureFiles.Frame(i));
+            session.Enqueue(default, Payload, CaptureFiles.Frame(i));
         }
 
         Assert.Equal(16, session.Queue.Capacity);
@@ -145,7 +145,7 @@ public class CaptureSessionTests
         using var writer = new CaptureWriter(sessions);
         for (var i = 0; i < 10; i++)
         {
-            session.Offer(default, Payload, CaptureFiles.Frame(i));
+            session.Enqueue(default, Payload, CaptureFiles.Frame(i));
         }
 
         for (var pass = 0; pass < 10; pass++)
@@ -173,7 +173,8 @@ public class CaptureSessionTests
 
         // Nothing queued for longer than the writer lingers: it is in its minute-long sleep now.
         Thread.Sleep(500);
-        session.Offer(default, Payload, CaptureFiles.Frame(0));
+        session.Enqueue(default, Payload, CaptureFiles.Frame(0));
+        sessions.Doorbell.Ring();
         SpinWait.SpinUntil(() => session.Packets == 1, TimeSpan.FromSeconds(20));
         Assert.Equal(1, session.Packets);
 
@@ -221,7 +222,7 @@ public class CaptureSessionTests
         writer.StateChanged += (_, sentence) => changes.Add(sentence);
         for (var i = 0; i < 3; i++)
         {
-            session.Offer(default, Payload, CaptureFiles.Frame(i));
+            session.Enqueue(default, Payload, CaptureFiles.Frame(i));
         }
 
         writer.DrainOnce();
