@@ -18,9 +18,8 @@ namespace VtapCollector.Flows;
 /// does it once per second of packet time), so records are at most that late.
 /// Eviction when full: the least recently seen of <see cref="EvictionSample"/> entries taken from a
 /// rotating cursor (an approximate LRU, as Redis does), ended with reason <c>evicted</c>.
-/// Fragments: a first fragment leaves its ports in a direct-mapped cache keyed by (VNI, addresses,
-/// protocol, IP id); later fragments take them from there and count in the right flow, or are
-/// reported as <see cref="DecodeStatus.FragmentWithoutFirst"/> when the first was not seen.
+/// Fragments: <see cref="FragmentPorts"/> gives later fragments their first fragment's ports, so they
+/// count in the right flow, or they are reported as <see cref="DecodeStatus.FragmentWithoutFirst"/>.
 /// </remarks>
 public sealed class FlowTable
 {
@@ -30,7 +29,7 @@ public sealed class FlowTable
     private readonly FlowEntry[] _entries;
     private readonly ulong[] _slots;
     private readonly int[] _free;
-    private readonly FragmentSlot[] _fragments;
+    private readonly FragmentPorts _fragments;
     private readonly IFlowRecordWriter _writer;
     private readonly ulong _slotMask;
     private readonly long _activeTimeout;
@@ -64,7 +63,7 @@ public sealed class FlowTable
         MemoryPages.AdviseHuge(_entries);
         MemoryPages.AdviseHuge(_slots);
         MemoryPages.TouchEach(_slots);
-        _fragments = new FragmentSlot[options.FragmentCacheSize];
+        _fragments = new FragmentPorts(options.FragmentCacheSize);
         _writer = writer;
         _activeTimeout = options.ActiveTimeout.Ticks * 100;
         _idleTimeout = options.IdleTimeout.Ticks * 100;
@@ -97,7 +96,7 @@ public sealed class FlowTable
     /// <summary>Memory the table holds in all, allocated once at construction: the bound on flow state.</summary>
     public long MemoryBytes =>
         ((long)Unsafe.SizeOf<FlowEntry>() * _entries.Length) + ((long)sizeof(int) * _free.Length)
-        + ((long)sizeof(ulong) * _slots.Length) + ((long)Unsafe.SizeOf<FragmentSlot>() * _fragments.Length);
+        + ((long)sizeof(ulong) * _slots.Length) + _fragments.MemoryBytes;
 
     /// <summary>Accounts one decoded packet to its flow, creating the flow when it is new.</summary>
     public DecodeStatus Update(in DecodedPacket packet, long timestampNanos)
@@ -178,7 +177,7 @@ public sealed class FlowTable
     {
         var sourcePort = packet.SourcePort;
         var destinationPort = packet.DestinationPort;
-        if ((packet.Flags & PacketFlags.Fragment) != 0 && !ResolveFragmentPorts(packet, ref sourcePort, ref destinationPort))
+        if ((packet.Flags & PacketFlags.Fragment) != 0 && !_fragments.TryResolve(packet, ref sourcePort, ref destinationPort))
         {
             key = default;
             senderIsA = false;
@@ -339,7 +338,7 @@ public sealed class FlowTable
         }
 
         Array.Clear(_slots);
-        Array.Clear(_fragments);
+        _fragments.Clear();
         Count = 0;
         _freeCount = 0;
         _highWater = 0;
@@ -590,29 +589,6 @@ public sealed class FlowTable
         _writer.Write(record);
     }
 
-    private bool ResolveFragmentPorts(in DecodedPacket packet, ref ushort sourcePort, ref ushort destinationPort)
-    {
-        var hash = FlowKey.Mix(packet.Source.Lo ^ (packet.Destination.Lo * 31) ^ packet.Source.Hi ^ (packet.Destination.Hi * 17)
-            ^ ((ulong)packet.Vni << 40) ^ ((ulong)packet.FragmentId << 8) ^ packet.Protocol);
-        ref var slot = ref _fragments[(int)(hash & (uint)(_fragments.Length - 1))];
-        if (packet.FragmentOffset == 0)
-        {
-            // The first fragment carries the transport header: remember its ports for the rest.
-            slot = new FragmentSlot(hash, packet.FragmentId, packet.Vni, packet.Source, packet.Destination, packet.Protocol, sourcePort, destinationPort);
-            return true;
-        }
-
-        if (slot.Hash != hash || slot.Id != packet.FragmentId || slot.Vni != packet.Vni || slot.Protocol != packet.Protocol
-            || slot.Source != packet.Source || slot.Destination != packet.Destination)
-        {
-            return false;
-        }
-
-        sourcePort = slot.SourcePort;
-        destinationPort = slot.DestinationPort;
-        return true;
-    }
-
     /// <summary>
     /// One tracked flow. Sequential layout with what every packet touches first (key, counters,
     /// flags, last-seen time), so a packet's update reads two cache lines; what only records and
@@ -651,6 +627,4 @@ public sealed class FlowTable
         public uint CopiesResp;
         public IpAddress SecondTunnelSource;
     }
-
-    private readonly record struct FragmentSlot(ulong Hash, uint Id, uint Vni, IpAddress Source, IpAddress Destination, byte Protocol, ushort SourcePort, ushort DestinationPort);
 }
